@@ -1,0 +1,190 @@
+"""The ``rsna-workshop`` command line: one subcommand per job, each a thin call into the package."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from pathlib import Path
+
+from . import __version__, paths, weights
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    import importlib.metadata as md
+
+    print(f"rsna_workshop {__version__} on Python {platform.python_version()} ({platform.system()})")
+    for package in ("tensorflow", "keras", "numpy", "pydicom", "scikit-learn", "matplotlib"):
+        try:
+            print(f"  {package:13s} {md.version(package)}")
+        except md.PackageNotFoundError:
+            print(f"  {package:13s} not installed")
+    try:
+        source = weights.resolve_weights()
+        where = source.path or weights.WEIGHTS_URL
+        print(f"weights:   found ({source.origin}): {where}")
+    except weights.WeightsUnavailableError as error:
+        print(f"weights:   MISSING\n{error}")
+    print(f"data:      {paths.data_dir()}")
+    print(f"cohort:    {paths.cohort_dir()}")
+    print(f"cache:     {paths.cache_dir()}")
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    print(f"GPU:       {', '.join(g.name for g in gpus) if gpus else 'none visible (CPU is fine)'}")
+    return 0
+
+
+def _weights_install(args: argparse.Namespace) -> int:
+    target = weights.install_weights(args.path)
+    print(f"Weights verified ({weights.BACKBONE_PARAMS:,} parameters) and installed: {target}")
+    return 0
+
+
+def _weights_where(args: argparse.Namespace) -> int:
+    source = weights.resolve_weights()
+    print(f"{source.origin}: {source.path or weights.WEIGHTS_URL}")
+    return 0
+
+
+def _data_build(args: argparse.Namespace) -> int:
+    from .synthetic import build_cohort
+
+    report = build_cohort(args.out, seed=args.seed, force=args.force)
+    if report.built:
+        print(
+            f"Built {report.n_slices} slices in {report.seconds:.1f} s "
+            f"({report.nbytes / 1e6:.0f} MB): {report.path}"
+        )
+    else:
+        print(f"The cohort is already built ({report.n_slices} slices), nothing to do: {report.path}")
+    return 0
+
+
+def _data_download(args: argparse.Namespace) -> int:
+    from .datasets import download_project
+
+    print(download_project(args.name))
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .datasets import open_data
+    from .training import train
+
+    dataset, defaults = open_data(args.data, classes=args.classes, color_code=args.color_code)
+    settings = {
+        "epochs": args.epochs or defaults["epochs"],
+        "learning_rate": args.learning_rate or defaults["learning_rate"],
+        "batch_size": args.batch_size or defaults["batch_size"],
+    }
+    result = train(dataset, seed=args.seed, progress=True, **settings)
+    print(result.summary())
+    if args.json:
+        Path(args.json).write_text(json.dumps(result.to_dict(), indent=2))
+        print(f"Wrote {args.json}")
+    if args.save:
+        result.save(args.save)
+        print(f"Saved the model to {args.save}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from .training import TrainingResult
+
+    result = TrainingResult.load(args.model_dir)
+    for image, probabilities in zip(args.images, result.predict(args.images)):
+        ranked = sorted(zip(result.classes, probabilities), key=lambda pair: -pair[1])
+        print(image + ": " + ", ".join(f"{name} {p:.1%}" for name, p in ranked))
+    return 0
+
+
+def _lessons(args: argparse.Namespace) -> int:
+    from .lessons import format_table, run_lessons
+
+    rows = run_lessons(seeds=args.seeds)
+    print(format_table(rows))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+        print(f"Wrote {args.json}")
+    return 0 if all(row["pass"] for row in rows) else 1
+
+
+def _notebooks_run(args: argparse.Namespace) -> int:
+    from .notebooks import run_notebooks
+
+    run_notebooks(Path(args.out), names=args.names, timeout=args.timeout)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rsna-workshop",
+        description="Hands-on workshop: train and judge a hemorrhage classifier on head CT.",
+        formatter_class=lambda prog: argparse.HelpFormatter(prog, max_help_position=32),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(parent, name, handler, help_text):
+        sub = parent.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    command(commands, "doctor", _doctor, "check versions, weights, data folders and GPU")
+
+    weights_cmd = commands.add_parser("weights", help="find or install the MobileNetV2 weights")
+    weights_sub = weights_cmd.add_subparsers(dest="action", metavar="ACTION", required=True)
+    install = command(weights_sub, "install", _weights_install, "verify a weights file, copy it into the Keras cache")
+    install.add_argument("path", help=f"a local copy of {weights.WEIGHTS_FILENAME}")
+    command(weights_sub, "where", _weights_where, "show where the weights will come from")
+
+    data_cmd = commands.add_parser("data", help="build the synthetic cohort or download project files")
+    data_sub = data_cmd.add_subparsers(dest="action", metavar="ACTION", required=True)
+    build = command(data_sub, "build", _data_build, "build the built-in synthetic head CT cohort (once)")
+    build.add_argument("--out", type=Path, default=None, help="target folder (default: data/synthetic)")
+    build.add_argument("--seed", type=int, default=0, help="random seed of the cohort")
+    build.add_argument("--force", action="store_true", help="rebuild even if it exists")
+    download = command(data_sub, "download", _data_download, "download an original workshop project file (online)")
+    download.add_argument("name", help="project name, e.g. experiment1")
+
+    train = command(commands, "train", _train, "train the Teachable Machine model on a data set")
+    train.add_argument("data", help="a .tm file, a folder of class folders, an RSNA folder, or experiment1..experiment5")
+    train.add_argument("--epochs", type=int, help="training epochs (default: recipe or 50)")
+    train.add_argument("--learning-rate", type=float, help="Adam learning rate (default: recipe or 0.001)")
+    train.add_argument("--batch-size", type=int, help="mini-batch size (default: recipe or 16)")
+    train.add_argument("--seed", type=int, default=0, help="seed for split, initialisation and shuffling")
+    train.add_argument("--color-code", action="store_true", help="paint blood-range pixels red")
+    train.add_argument("--classes", nargs="+", help="class names to keep, in order")
+    train.add_argument("--json", help="write the result as JSON here")
+    train.add_argument("--save", help="save the trained model to this folder")
+
+    predict = command(commands, "predict", _predict, "class probabilities for new images or DICOM files")
+    predict.add_argument("model_dir", help="a folder written by train --save")
+    predict.add_argument("images", nargs="+", help="PNG, JPEG or DICOM files")
+
+    lessons = command(commands, "lessons", _lessons, "check that all five lessons happen on the built-in cohort")
+    lessons.add_argument("--seeds", type=int, default=5, help="seeds to average over")
+    lessons.add_argument("--json", help="write the table as JSON here")
+
+    notebooks_cmd = commands.add_parser("notebooks", help="execute the workshop notebooks")
+    notebooks_sub = notebooks_cmd.add_subparsers(dest="action", metavar="ACTION", required=True)
+    run = command(notebooks_sub, "run", _notebooks_run, "execute the notebooks, write them and HTML to --out")
+    run.add_argument("--out", default="build", help="output folder (default: build)")
+    run.add_argument("--names", nargs="+", help="only these notebooks (file names or numbers)")
+    run.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (weights.WeightsUnavailableError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""The frozen ImageNet MobileNetV2 backbone that Teachable Machine trains on, online and offline.
+
+Online, Keras downloads the weights file once into its cache. Offline, point
+``RSNA_WORKSHOP_WEIGHTS`` at a local copy of the file, or install it into the Keras cache with
+``rsna-workshop weights install PATH``. Without either and without network, building the backbone
+fails at once with a message that says how to supply the file: it never falls back to random
+weights (``random_weights=True`` exists only for tests of shapes).
+
+>>> resolve_weights().origin   # doctest: +SKIP
+'RSNA_WORKSHOP_WEIGHTS'
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+WEIGHTS_FILENAME = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
+WEIGHTS_URL = (
+    "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/" + WEIGHTS_FILENAME
+)
+WEIGHTS_ENV = "RSNA_WORKSHOP_WEIGHTS"
+OFFLINE_ENV = "RSNA_WORKSHOP_OFFLINE"
+BACKBONE_PARAMS = 410_208  # MobileNetV2, alpha 0.35, 224x224, no top
+EMBEDDING_LAYER = "out_relu"
+EMBEDDING_SIZE = 1280
+IMAGE_SIZE = 224
+
+
+class WeightsUnavailableError(RuntimeError):
+    """No weights file can be found and none can be downloaded."""
+
+
+class InvalidWeightsError(ValueError):
+    """A file does not hold the MobileNetV2 (alpha 0.35, 224, no top) weights."""
+
+
+@dataclass(frozen=True)
+class WeightsSource:
+    """Where the backbone weights come from: a local file, or Keras' download (``path`` None)."""
+
+    path: Path | None
+    origin: str
+
+    @property
+    def keras_argument(self) -> str:
+        """The value to pass as ``weights=`` to ``keras.applications.MobileNetV2``."""
+        return str(self.path) if self.path else "imagenet"
+
+
+def keras_cache_file() -> Path:
+    """Where Keras keeps (and looks for) the downloaded weights file."""
+    keras_home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(keras_home) / "models" / WEIGHTS_FILENAME
+
+
+def network_available(timeout: float = 3.0) -> bool:
+    """True when the Keras weights server answers (always False with ``RSNA_WORKSHOP_OFFLINE=1``)."""
+    if os.environ.get(OFFLINE_ENV, "") not in ("", "0"):
+        return False
+    host = WEIGHTS_URL.split("/")[2]
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def missing_weights_message() -> str:
+    """What to do when the weights can be neither found nor downloaded."""
+    return (
+        f"The MobileNetV2 backbone weights file '{WEIGHTS_FILENAME}' was not found and cannot be "
+        f"downloaded (no network).\n"
+        f"Keras downloads it from {WEIGHTS_URL}\n"
+        f"Supply it in one of two ways:\n"
+        f"  1. set {WEIGHTS_ENV}=/path/to/{WEIGHTS_FILENAME}\n"
+        f"  2. rsna-workshop weights install /path/to/{WEIGHTS_FILENAME}\n"
+        f"     (copies it into the Keras cache: {keras_cache_file()})"
+    )
+
+
+def resolve_weights() -> WeightsSource:
+    """Find the weights: ``$RSNA_WORKSHOP_WEIGHTS``, then the Keras cache, then Keras' download."""
+    env = os.environ.get(WEIGHTS_ENV)
+    if env:
+        path = Path(env).expanduser()
+        if not path.is_file():
+            raise WeightsUnavailableError(
+                f"{WEIGHTS_ENV} is set to '{env}', but no file is there. Fix the path, or unset "
+                f"{WEIGHTS_ENV} to use the Keras cache or download.\n\n" + missing_weights_message()
+            )
+        return WeightsSource(path.resolve(), WEIGHTS_ENV)
+    cached = keras_cache_file()
+    if cached.is_file():
+        return WeightsSource(cached, "Keras cache")
+    if network_available():
+        return WeightsSource(None, "download")
+    raise WeightsUnavailableError(missing_weights_message())
+
+
+def mobilenet(weights: str | None):
+    """``keras.applications.MobileNetV2`` as Teachable Machine uses it (alpha 0.35, 224, no top)."""
+    import keras
+
+    return keras.applications.MobileNetV2(
+        input_shape=(IMAGE_SIZE, IMAGE_SIZE, 3), alpha=0.35, include_top=False, weights=weights
+    )
+
+
+def build_backbone(weights: str | Path | None = None, *, random_weights: bool = False):
+    """The frozen feature extractor: MobileNetV2 up to ``out_relu``, then global average pooling.
+
+    Input: (N, 224, 224, 3) float32 already scaled as ``x / 127 - 1``. Output: (N, 1280).
+    ``weights`` is a file path; None resolves it (see :func:`resolve_weights`).
+    """
+    import keras
+
+    if random_weights:
+        keras_weights = None
+    elif weights is not None:
+        keras_weights = str(weights)
+    else:
+        keras_weights = resolve_weights().keras_argument
+    base = mobilenet(keras_weights)
+    pooled = keras.layers.GlobalAveragePooling2D(name="embedding")(
+        base.get_layer(EMBEDDING_LAYER).output
+    )
+    backbone = keras.Model(base.inputs, pooled, name="mobilenetv2_0.35_embedding")
+    backbone.trainable = False
+    return backbone
+
+
+def verify_weights(path: str | Path) -> int:
+    """Load ``path`` into the exact architecture; return its parameter count or raise."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No weights file at '{path}'. Check the path and try again.")
+    try:
+        model = mobilenet(str(path))
+    except Exception as error:  # Keras raises many types for a wrong file
+        raise InvalidWeightsError(
+            f"'{path}' does not load into MobileNetV2 (alpha 0.35, 224x224, no top): {error}. "
+            f"Use the file named {WEIGHTS_FILENAME}."
+        ) from error
+    params = model.count_params()
+    if params != BACKBONE_PARAMS:
+        raise InvalidWeightsError(
+            f"'{path}' loaded {params:,} parameters; MobileNetV2 alpha 0.35 no-top has "
+            f"{BACKBONE_PARAMS:,}."
+        )
+    return params
+
+
+def install_weights(path: str | Path) -> Path:
+    """Check that ``path`` holds the right weights, then copy it into the Keras cache."""
+    verify_weights(path)
+    target = keras_cache_file()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".part") as tmp:
+        shutil.copyfile(path, tmp.name)
+    os.replace(tmp.name, target)
+    return target
