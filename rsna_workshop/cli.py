@@ -118,11 +118,19 @@ def _notebooks_run(args: argparse.Namespace) -> int:
     return 0
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Keeps each subcommand's purpose on its own line (argparse under-counts nested indents)."""
+
+    def __init__(self, prog: str):
+        super().__init__(prog, max_help_position=32)
+        self._action_max_length = 16
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rsna-workshop",
         description="Hands-on workshop: train and judge a hemorrhage classifier on head CT.",
-        formatter_class=lambda prog: argparse.HelpFormatter(prog, max_help_position=32),
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
