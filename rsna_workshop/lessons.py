@@ -1,0 +1,119 @@
+"""Check that the five lessons happen: each recipe trained over several seeds, figures against bands.
+
+The bands are the workshop's acceptance test (issue 4); the original workshop, on real RSNA images,
+got 1) 0.60, 2) 0.97 with no hemorrhage found, 3) 0.72 with 77 % found, 4) train 0.90 vs test 0.72
+with rising test loss, 5) 3 classes 0.53 grayscale vs 0.78 colour-coded.
+
+>>> rows = run_lessons(seeds=5)          # doctest: +SKIP
+>>> print(format_table(rows))            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+POSITIVE = "hemorrhage"
+
+
+def sensitivity(result, positive: str = POSITIVE) -> float:
+    """Share of the test set's ``positive`` slices that the model called ``positive``."""
+    i = list(result.classes).index(positive)
+    row = np.asarray(result.confusion_matrix)[i]
+    return float(row[i] / row.sum())
+
+
+def final(result, key: str) -> float:
+    """The last epoch's value of a history curve."""
+    return float(result.history[key][-1])
+
+
+def overfitting(result) -> dict:
+    """Train-test accuracy gap and how far the final test loss sits above its minimum."""
+    losses = np.asarray(result.history["test_loss"])
+    return {
+        "gap": final(result, "accuracy") - final(result, "test_accuracy"),
+        "loss_rise": float(losses[-1] / losses.min() - 1),
+    }
+
+
+class _Runs:
+    """Trains each recipe once per seed and remembers the results (lessons share recipes)."""
+
+    def __init__(self, seeds: int):
+        self.seeds = range(seeds)
+        self.run = lru_cache(maxsize=None)(self._train)
+
+    @staticmethod
+    def _train(name: str, seed: int):
+        from .recipes import get_recipe
+        from .training import train
+
+        recipe = get_recipe(name)
+        return train(
+            recipe.dataset(seed=seed),
+            epochs=recipe.epochs,
+            learning_rate=recipe.learning_rate,
+            batch_size=recipe.batch_size,
+            seed=seed,
+        )
+
+    def mean(self, name: str, measure) -> float:
+        return float(np.mean([measure(self.run(name, seed)) for seed in self.seeds]))
+
+    def mean_dict(self, name: str, measure) -> dict:
+        values = [measure(self.run(name, seed)) for seed in self.seeds]
+        return {key: float(np.mean([v[key] for v in values])) for key in values[0]}
+
+
+def _accuracy(result) -> float:
+    return final(result, "test_accuracy")
+
+
+def _row(lesson: str, measured: dict, band: str, passed: bool) -> dict:
+    rounded = {key: round(value, 3) for key, value in measured.items()}
+    return {"lesson": lesson, "measured": rounded, "band": band, "pass": bool(passed)}
+
+
+def lesson_rows(runs: _Runs) -> list[dict]:
+    """The five lessons' measured figures, bands and verdicts."""
+    acc1 = runs.mean("experiment1", _accuracy)
+    acc2, found2 = runs.mean("experiment2", _accuracy), runs.mean("experiment2", sensitivity)
+    acc3, found3 = runs.mean("experiment3", _accuracy), runs.mean("experiment3", sensitivity)
+    fit75 = runs.mean_dict("experiment4", overfitting)
+    fit250 = runs.mean_dict("experiment4-250", overfitting)
+    color_gain = runs.mean("experiment5", _accuracy) - acc3
+    color_gain3 = runs.mean("experiment5-3class-color", _accuracy) - runs.mean(
+        "experiment5-3class-gray", _accuracy
+    )
+    return [
+        _row("1. too little data (30 + 30)", {"test_accuracy": acc1},
+             "0.50 <= accuracy <= 0.75", 0.50 <= acc1 <= 0.75),
+        _row("2. class imbalance (1000 + 30)", {"test_accuracy": acc2, "found": found2},
+             "accuracy >= 0.95, found <= 0.20", acc2 >= 0.95 and found2 <= 0.20),
+        _row("3. balanced (1000 + 1000)", {"test_accuracy": acc3, "found": found3},
+             "0.65 <= accuracy <= 0.85 < lesson 2, found >= 0.60",
+             0.65 <= acc3 <= 0.85 and acc3 < acc2 and found3 >= 0.60),
+        _row("4. overfitting (75 / 250 epochs)",
+             {"gap_75": fit75["gap"], "loss_rise_75": fit75["loss_rise"], "gap_250": fit250["gap"]},
+             "gap_75 >= 0.08, loss_rise_75 >= 0.10, gap_250 > gap_75",
+             fit75["gap"] >= 0.08 and fit75["loss_rise"] >= 0.10 and fit250["gap"] > fit75["gap"]),
+        _row("5. colour-coding (2 and 3 classes)", {"gain_2class": color_gain, "gain_3class": color_gain3},
+             "both gains >= 0.10", color_gain >= 0.10 and color_gain3 >= 0.10),
+    ]
+
+
+def run_lessons(seeds: int = 5) -> list[dict]:
+    """Train every lesson's recipes over ``seeds`` seeds; one row per lesson (see :func:`format_table`)."""
+    return lesson_rows(_Runs(seeds))
+
+
+def format_table(rows: list[dict]) -> str:
+    """A plain-text table: lesson, measured figures, band, pass/FAIL."""
+    lines = [f"{'lesson':36s} {'measured':52s} {'band':52s} result"]
+    for row in rows:
+        measured = ", ".join(f"{key} {value:.3f}" for key, value in row["measured"].items())
+        verdict = "pass" if row["pass"] else "FAIL"
+        lines.append(f"{row['lesson']:36s} {measured:52s} {row['band']:52s} {verdict}")
+    return "\n".join(lines)

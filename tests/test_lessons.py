@@ -1,0 +1,57 @@
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from rsna_workshop import lessons
+
+CLASSES = ("normal", "hemorrhage")
+
+
+def fake_result(test_acc, cm=((10, 0), (0, 10)), train_acc=None, test_loss=(0.5, 0.5)):
+    history = {"accuracy": [train_acc or test_acc], "test_accuracy": [test_acc], "test_loss": list(test_loss)}
+    return SimpleNamespace(classes=CLASSES, confusion_matrix=np.array(cm), history=history)
+
+
+GOOD = {
+    "experiment1": fake_result(0.6),
+    "experiment2": fake_result(0.97, cm=((150, 0), (4, 1))),
+    "experiment3": fake_result(0.72, cm=((110, 40), (40, 110))),
+    "experiment4": fake_result(0.72, train_acc=0.9, test_loss=(0.5, 0.6)),
+    "experiment4-250": fake_result(0.70, train_acc=0.99, test_loss=(0.5, 0.9)),
+    "experiment5": fake_result(0.85),
+    "experiment5-3class-gray": fake_result(0.53),
+    "experiment5-3class-color": fake_result(0.78),
+}
+
+
+def rows_for(results, monkeypatch):
+    monkeypatch.setattr(lessons._Runs, "_train", staticmethod(lambda name, seed: results[name]))
+    return lessons.run_lessons(seeds=2)
+
+
+def test_all_lessons_pass_on_the_original_workshops_figures(monkeypatch):
+    rows = rows_for(GOOD, monkeypatch)
+    assert [row["pass"] for row in rows] == [True] * 5
+    assert rows[1]["measured"] == {"test_accuracy": 0.97, "found": 0.2}
+    assert rows[3]["measured"]["loss_rise_75"] == pytest.approx(0.2)
+    assert set(rows[0]) == {"lesson", "measured", "band", "pass"}
+
+
+@pytest.mark.parametrize("recipe,bad,lesson", [
+    ("experiment1", fake_result(0.9), 0),
+    ("experiment2", fake_result(0.97, cm=((150, 0), (2, 3))), 1),
+    ("experiment3", fake_result(0.72, cm=((140, 10), (70, 80))), 2),
+    ("experiment4", fake_result(0.72, train_acc=0.75, test_loss=(0.5, 0.6)), 3),
+    ("experiment5", fake_result(0.75), 4),
+])
+def test_each_band_fails_when_its_figure_is_off(monkeypatch, recipe, bad, lesson):
+    rows = rows_for({**GOOD, recipe: bad}, monkeypatch)
+    assert [row["pass"] for row in rows] == [i != lesson for i in range(5)]
+
+
+def test_table_shows_each_lesson_and_verdict(monkeypatch):
+    rows = rows_for({**GOOD, "experiment1": fake_result(0.9)}, monkeypatch)
+    table = lessons.format_table(rows).splitlines()
+    assert len(table) == 6 and table[1].endswith("FAIL") and table[2].endswith("pass")
+    assert "test_accuracy 0.900" in table[1]
