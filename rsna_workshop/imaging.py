@@ -63,9 +63,6 @@ BONE_HU = 300.0
 SKULL_MARGIN_PX = 3
 """Pixels next to bone left out of :func:`skull_interior`: the partial-volume rim of the inner table."""
 
-RED = np.array([255, 0, 0], np.float32)
-
-
 def window(hu: np.ndarray, window: str | tuple[float, float] = "brain") -> np.ndarray:
     """Map HU to 0-255 gray levels through a display window.
 
@@ -118,27 +115,50 @@ def resolve_window(window: str | tuple[float, float]) -> tuple[float, float]:
 
 
 def skull_interior(hu: np.ndarray, margin: int = SKULL_MARGIN_PX, bone_hu: float = BONE_HU) -> np.ndarray:
-    """Mask of the pixels enclosed by the skull, at least ``margin`` pixels away from bone.
+    """Mask of the pixels enclosed by the skull and more than ``margin`` pixels away from bone.
 
-    Bone is everything above ``bone_hu``. It is thickened by ``margin`` pixels, which both bridges
-    small gaps in the skull (foramina, sutures) and leaves out the rim just inside the inner table,
-    where partial-volume averaging of bone and brain gives blood-like HU. The interior is every
-    non-bone region that does not touch the image border. A slice without a closed skull (above
-    the vertex, or a craniectomy wider than ``2 * margin``) has an empty interior.
+    Bone is everything above ``bone_hu``. Thickening it by ``margin`` pixels leaves out the rim just
+    inside the inner table, where partial-volume averaging of bone and brain gives blood-like HU,
+    and bridges small gaps in the skull (foramina, sutures). The interior is then every region
+    that the thickened bone cuts off from the image border. To stay cheap, regions are found on
+    2 x 2 blocks, so up to one more pixel next to the thickened bone may be left out. A slice
+    without a closed skull (above the vertex, a wide craniectomy) has an empty interior.
 
     Returns
     -------
     ndarray of bool, same shape as ``hu``
+
+    Example
+    -------
+    >>> hu = np.full((20, 20), 35.0)
+    >>> hu[2, 2:18] = hu[17, 2:18] = hu[2:18, 2] = hu[2:18, 17] = 1000.0     # a square skull
+    >>> skull_interior(hu, margin=1)[[1, 3, 4, 9], 9]                        # outside, rim, inside
+    array([False, False,  True,  True])
     """
-    near_bone = np.asarray(hu) > bone_hu
-    if margin > 0:
-        near_bone = ndimage.maximum_filter(near_bone, size=2 * margin + 1)
-    regions, _ = ndimage.label(~near_bone)
-    border = np.concatenate([regions[0], regions[-1], regions[:, 0], regions[:, -1]])
-    outside = np.zeros(regions.max() + 1, bool)
-    outside[border] = True
-    outside[0] = True  # label 0 is bone
-    return ~outside[regions]
+    near_bone = _dilate(np.asarray(hu) > bone_hu, margin)
+    height, width = near_bone.shape
+    padded = np.pad(near_bone, ((0, height % 2), (0, width % 2)))
+    blocked = padded[::2, ::2] | padded[1::2, ::2] | padded[::2, 1::2] | padded[1::2, 1::2]
+    regions, count = ndimage.label(~blocked)
+    enclosed = np.ones(count + 1, bool)
+    enclosed[0] = False  # label 0: blocks next to bone
+    enclosed[np.concatenate([regions[0], regions[-1], regions[:, 0], regions[:, -1]])] = False
+    inside = enclosed[regions]
+    return inside.repeat(2, axis=0).repeat(2, axis=1)[:height, :width]
+
+
+def _dilate(mask: np.ndarray, pixels: int) -> np.ndarray:
+    """``mask`` grown by ``pixels`` in every direction (a square structuring element)."""
+    grown = mask.copy()
+    for axis in (0, 1):
+        source = grown.copy()
+        for shift in range(1, pixels + 1):
+            ahead = [slice(None)] * 2
+            behind = [slice(None)] * 2
+            ahead[axis], behind[axis] = slice(shift, None), slice(None, -shift)
+            grown[tuple(ahead)] |= source[tuple(behind)]
+            grown[tuple(behind)] |= source[tuple(ahead)]
+    return grown
 
 
 def color_code(
@@ -173,22 +193,36 @@ def color_code(
     array([[[128, 128, 128],
             [255,   0,   0]]], dtype=uint8)
     """
+    red, green_blue = _color_planes(hu, blood_hu, opacity, inside_skull, window)
+    return np.dstack([red, green_blue, green_blue])
+
+
+def _color_planes(hu, blood_hu, opacity, inside_skull, window) -> tuple[np.ndarray, np.ndarray]:
+    """The red plane and the (equal) green and blue plane of :func:`color_code`."""
     low, high = _check_blood_range(blood_hu)
     _check_opacity(opacity)
-    gray = _gray(hu, *resolve_window(window))
-    rgb = np.repeat(gray[:, :, None], 3, axis=2)
     hu = np.asarray(hu)
+    gray = _gray(hu, *resolve_window(window))
     painted = (hu >= low) & (hu <= high)
     if inside_skull:
         painted &= skull_interior(hu)
-    under = gray[painted].astype(np.float32)[:, None]
-    rgb[painted] = (under * (1 - opacity) + RED * opacity + 0.5).astype(np.uint8)
-    return rgb
+    kept = np.arange(256, dtype=np.float32) * np.float32(1 - opacity)
+    red_lut = np.floor(kept + np.float32(255 * opacity) + 0.5).astype(np.uint8)
+    dark_lut = np.floor(kept + 0.5).astype(np.uint8)
+    under = gray[painted]
+    red, green_blue = gray.copy(), gray.copy()
+    red[painted] = red_lut[under]
+    green_blue[painted] = dark_lut[under]
+    return red, green_blue
 
 
 def multi_window(hu: np.ndarray) -> np.ndarray:
     """Brain, subdural and bone windows as the red, green and blue channels: (H, W, 3) uint8."""
-    return np.stack([window(hu, name) for name in ("brain", "subdural", "bone")], axis=2)
+    return np.dstack(_multi_window_planes(hu))
+
+
+def _multi_window_planes(hu: np.ndarray) -> list[np.ndarray]:
+    return [window(hu, name) for name in ("brain", "subdural", "bone")]
 
 
 def square_crop(image: np.ndarray) -> np.ndarray:
@@ -198,6 +232,11 @@ def square_crop(image: np.ndarray) -> np.ndarray:
     when the difference is odd). We crop rather than pad because Teachable Machine crops, and a
     model trained on padded images would meet black bars that its users' images do not have;
     a head CT is centred in its field of view, so the crop loses only air.
+
+    Example
+    -------
+    >>> square_crop(np.zeros((512, 640))).shape
+    (512, 512)
     """
     height, width = image.shape[:2]
     side = min(height, width)
@@ -206,19 +245,32 @@ def square_crop(image: np.ndarray) -> np.ndarray:
 
 
 def to_model_size(image: np.ndarray, size: int = MODEL_SIZE) -> np.ndarray:
-    """Centre-crop to a square and resize to ``size`` x ``size`` RGB uint8, antialiased.
+    """Centre-crop a uint8 image (2-D or H x W x 3) to a square, resize to ``size`` x ``size`` RGB.
 
-    Pillow's bilinear filter widens with the reduction factor, so shrinking averages every source
-    pixel instead of skipping some (no aliasing of fine bone edges).
+    Resizing is antialiased: Pillow's bilinear filter widens with the reduction factor, so shrinking
+    averages every source pixel instead of skipping some (no aliasing of fine bone edges).
     """
-    image = square_crop(np.asarray(image))
-    if image.ndim == 2:
-        image = np.repeat(image[:, :, None], 3, axis=2)
-    if image.shape[:2] == (size, size):
-        return np.ascontiguousarray(image, np.uint8)
-    resized = Image.fromarray(np.ascontiguousarray(image, np.uint8)).resize(
-        (size, size), Image.Resampling.BILINEAR)
-    return np.asarray(resized)
+    image = np.asarray(image)
+    planes = [image] * 3 if image.ndim == 2 else [image[:, :, channel] for channel in range(3)]
+    return _model_rgb(planes, size)
+
+
+def _model_rgb(planes: list[np.ndarray], size: int = MODEL_SIZE) -> np.ndarray:
+    """Stack three uint8 planes, each square-cropped and resized, as (size, size, 3) RGB.
+
+    Working plane by plane is faster than resizing an RGB image, and a plane repeated (the same
+    object) is resized once.
+    """
+    rgb = np.empty((size, size, 3), np.uint8)
+    done: dict[int, np.ndarray] = {}
+    for channel, plane in enumerate(planes):
+        if id(plane) not in done:
+            square = np.ascontiguousarray(square_crop(plane), np.uint8)
+            if square.shape != (size, size):
+                square = np.asarray(Image.fromarray(square).resize((size, size), Image.Resampling.BILINEAR))
+            done[id(plane)] = square
+        rgb[:, :, channel] = done[id(plane)]
+    return rgb
 
 
 def _check_blood_range(blood_hu) -> tuple[float, float]:
@@ -295,14 +347,13 @@ class Preprocess:
         if hu.ndim != 2:
             raise ValueError(f"expected a 2-D array of Hounsfield units, got shape {hu.shape}")
         if self.multi_window:
-            image = multi_window(hu)
-        else:
-            shown = (file_window or "brain") if self.window == "file" else self.window
-            if self.color_code:
-                image = color_code(hu, self.blood_hu, self.opacity, self.inside_skull, window=shown)
-            else:
-                image = window(hu, shown)
-        return to_model_size(image)
+            return _model_rgb(_multi_window_planes(hu))
+        shown = (file_window or "brain") if self.window == "file" else self.window
+        if self.color_code:
+            red, green_blue = _color_planes(hu, self.blood_hu, self.opacity, self.inside_skull, shown)
+            return _model_rgb([red, green_blue, green_blue])
+        gray = window(hu, shown)
+        return _model_rgb([gray, gray, gray])
 
     @property
     def key(self) -> str:
