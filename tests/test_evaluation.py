@@ -1,0 +1,146 @@
+"""Metrics against hand-computed values and scikit-learn."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from rsna_workshop import evaluation
+
+
+def test_wilson_8_of_10_matches_hand_computation():
+    # z = 1.959964; centre = (0.8 + z^2/20) / (1 + z^2/10); half = z/(1 + z^2/10) * sqrt(0.016 + z^2/400)
+    interval = evaluation.wilson_interval(8, 10)
+    assert interval.estimate == 0.8
+    assert interval.low == pytest.approx(0.49016, abs=1e-4)
+    assert interval.high == pytest.approx(0.94332, abs=1e-4)
+
+
+def test_wilson_0_of_10_has_zero_lower_bound_and_honest_upper_bound():
+    interval = evaluation.wilson_interval(0, 10)
+    assert (interval.estimate, interval.low) == (0.0, 0.0)
+    assert interval.high == pytest.approx(0.27753, abs=1e-4)  # z^2/10 / (1 + z^2/10)
+
+
+def test_wilson_10_of_10_mirrors_0_of_10_and_wider_confidence_is_wider():
+    full = evaluation.wilson_interval(10, 10)
+    assert full.high == 1.0 and full.low == pytest.approx(1 - 0.27753, abs=1e-4)
+    narrow, wide = evaluation.wilson_interval(5, 20, 0.80), evaluation.wilson_interval(5, 20, 0.99)
+    assert wide.low < narrow.low < 0.25 < narrow.high < wide.high
+
+
+def test_wilson_rejects_impossible_counts_and_reports_no_cases():
+    with pytest.raises(ValueError, match="successes <= n"):
+        evaluation.wilson_interval(11, 10)
+    with pytest.raises(ValueError, match="confidence"):
+        evaluation.wilson_interval(1, 10, confidence=95)
+    empty = evaluation.wilson_interval(0, 0)
+    assert np.isnan(empty.estimate) and str(empty) == "n/a (no cases)"
+
+
+def test_binary_metrics_counts_and_proportions():
+    y_true = [1] * 10 + [0] * 20
+    y_score = [0.9] * 8 + [0.2] * 2 + [0.1] * 15 + [0.7] * 5
+    m = evaluation.binary_metrics(y_true, y_score)
+    assert (m.tp, m.fn, m.tn, m.fp) == (8, 2, 15, 5)
+    assert m.sensitivity.estimate == 0.8 and m.specificity.estimate == 0.75
+    assert m.ppv.estimate == pytest.approx(8 / 13) and m.npv.estimate == pytest.approx(15 / 17)
+    assert m.accuracy == pytest.approx(23 / 30)
+    assert m.balanced_accuracy == pytest.approx(0.775)
+    assert m.sensitivity.low == pytest.approx(0.49016, abs=1e-4)
+    assert m.prevalence == pytest.approx(1 / 3)
+    assert m.confusion_matrix.tolist() == [[15, 5], [2, 8]]
+    assert m.accuracy == skm.accuracy_score(y_true, np.array(y_score) >= 0.5)
+    assert m.balanced_accuracy == skm.balanced_accuracy_score(y_true, np.array(y_score) >= 0.5)
+
+
+def test_binary_metrics_threshold_is_inclusive_and_accepts_labels_and_predictions():
+    m = evaluation.binary_metrics(["bleed", "normal"], [0.5, 0.49], positive="bleed")
+    assert (m.tp, m.tn) == (1, 1)
+    strict = evaluation.binary_metrics(["bleed", "normal"], [0.5, 0.49], positive="bleed",
+                                       threshold=0.51)
+    assert (strict.tp, strict.fn) == (0, 1)
+    predictions = evaluation.binary_metrics([1, 0, 1], [1, 1, 0])
+    assert (predictions.tp, predictions.fp, predictions.fn) == (1, 1, 1)
+
+
+def test_binary_metrics_explains_mismatched_lengths():
+    with pytest.raises(ValueError, match="one score per case"):
+        evaluation.binary_metrics([0, 1, 1], np.ones((3, 2)))
+
+
+def test_roc_equals_scikit_learn_including_ties():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    scores = np.round(np.clip(rng.normal(0.35 + 0.3 * y, 0.2), 0, 1), 1)  # many ties
+    curve = evaluation.roc(y, scores)
+    fpr, tpr, thresholds = skm.roc_curve(y, scores, drop_intermediate=False)
+    np.testing.assert_allclose(curve.fpr, fpr)
+    np.testing.assert_allclose(curve.tpr, tpr)
+    np.testing.assert_allclose(curve.thresholds[1:], thresholds[1:])
+    assert curve.auc == pytest.approx(skm.roc_auc_score(y, scores), abs=1e-12)
+
+
+def test_roc_needs_both_classes():
+    with pytest.raises(ValueError, match="both classes"):
+        evaluation.roc([1, 1, 1], [0.2, 0.3, 0.4])
+
+
+def test_ppv_at_prevalence_by_bayes_rule():
+    assert evaluation.ppv_at_prevalence(0.9, 0.9, 0.5) == pytest.approx(0.9)
+    # 1000 scans at 6 %: 60 bleeds, 54 found; 940 without, 94 false alarms.
+    assert evaluation.ppv_at_prevalence(0.9, 0.9, evaluation.ED_PREVALENCE) == pytest.approx(54 / 148)
+    assert evaluation.npv_at_prevalence(0.9, 0.9, 0.06) == pytest.approx(846 / 852)
+    np.testing.assert_allclose(evaluation.ppv_at_prevalence(1.0, [0.5, 1.0], 0.1), [0.1 / 0.55, 1])
+    with pytest.raises(ValueError, match="not a percentage"):
+        evaluation.ppv_at_prevalence(0.9, 0.9, 6)
+
+
+def test_confusion_matrix_and_per_class_accuracy_equal_scikit_learn():
+    rng = np.random.default_rng(1)
+    y_true, y_pred = rng.integers(0, 3, 90), rng.integers(0, 3, 90)
+    matrix = evaluation.confusion_matrix(y_true, y_pred, 3)
+    np.testing.assert_array_equal(matrix, skm.confusion_matrix(y_true, y_pred, labels=[0, 1, 2]))
+    np.testing.assert_allclose(evaluation.per_class_accuracy(matrix),
+                               skm.recall_score(y_true, y_pred, average=None))
+    assert np.isnan(evaluation.per_class_accuracy(np.array([[0, 0], [1, 2]]))[0])
+
+
+def test_one_vs_rest_per_class_auc_and_sensitivity():
+    rng = np.random.default_rng(2)
+    y = np.repeat([0, 1, 2], 20)
+    probabilities = rng.dirichlet([1, 1, 1], 60) + np.eye(3)[y] * 0.5
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    table = evaluation.one_vs_rest(y, probabilities, ("normal", "IPH", "SDH"))
+    assert list(table) == ["normal", "IPH", "SDH"]
+    recall = skm.recall_score(y, probabilities.argmax(axis=1), average=None)
+    for k, (metrics, auc) in enumerate(table.values()):
+        assert metrics.sensitivity.estimate == pytest.approx(recall[k])
+        assert auc == pytest.approx(skm.roc_auc_score(y == k, probabilities[:, k]))
+
+
+def test_positive_index_finds_the_hemorrhage_class_by_name():
+    assert evaluation.positive_index(("hemorrhage", "normal")) == 0
+    assert evaluation.positive_index(("normal", "hemorrhage")) == 1
+    assert evaluation.positive_index(("no hemorrhage", "hemorrhage")) == 1
+    assert evaluation.positive_index(("cats", "dogs")) == 1
+    assert evaluation.positive_index(("a", "b"), positive="a") == 0
+    with pytest.raises(ValueError, match="say which one is positive"):
+        evaluation.positive_index(("normal", "IPH", "SDH"))
+    with pytest.raises(ValueError, match="not one of the classes"):
+        evaluation.positive_index(("normal", "hemorrhage"), positive="bleed")
+
+
+def test_result_metrics_uses_the_positive_column_and_checks_shapes():
+    result = types.SimpleNamespace(
+        classes=("hemorrhage", "normal"), test_labels=[0, 0, 1, 1],
+        test_probabilities=[[0.8, 0.2], [0.3, 0.7], [0.1, 0.9], [0.6, 0.4]],
+    )
+    m = evaluation.result_metrics(result)
+    assert (m.tp, m.fn, m.tn, m.fp) == (1, 1, 1, 1)
+    result.test_probabilities = [[0.8, 0.2]]
+    with pytest.raises(ValueError, match=r"expected \(4, 2\)"):
+        evaluation.result_arrays(result)
