@@ -1,0 +1,159 @@
+""""What to notice" in plain words, computed from a training result so the text matches the run.
+
+Every number in these sentences comes from the result; where a result could go either way the
+sentence says which way it went. Each function returns :class:`Notes`, which a notebook shows
+as a bulleted list.
+
+>>> notes = overfitting(result)            # doctest: +SKIP
+>>> notes                                  # doctest: +SKIP
+- In the last epoch the model was right on 91% of its training slices but 72% of its test slices...
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .evaluation import wilson_interval
+
+
+class Notes(list):
+    """Sentences shown as a bulleted "What to notice" list (Markdown in Jupyter, text elsewhere)."""
+
+    def _repr_markdown_(self) -> str:
+        return "**What to notice**\n\n" + "\n".join(f"- {line}" for line in self)
+
+    def __str__(self) -> str:
+        return "What to notice:\n" + "\n".join(f"- {line}" for line in self)
+
+
+def _pct(value: float) -> str:
+    return f"{value:.0%}"
+
+
+def _matrix(result) -> np.ndarray:
+    return np.asarray(result.confusion_matrix, dtype=int)
+
+
+def _final(result, key: str) -> float:
+    return float(result.history[key][-1])
+
+
+def normal_class(classes) -> int:
+    """Index of the "no hemorrhage" class: the one named normal (or no..., negative), else the first."""
+    names = [str(name).lower() for name in classes]
+    for i, name in enumerate(names):
+        if name.startswith(("normal", "no ", "no_", "no-", "negative", "healthy")):
+            return i
+    return 0
+
+
+def accuracy(result) -> Notes:
+    """How many test slices the model got right, with the 95 % confidence interval."""
+    matrix = _matrix(result)
+    right, n = int(np.trace(matrix)), int(matrix.sum())
+    interval = wilson_interval(right, n)
+    return Notes([
+        f"The model labelled {right} of the {n} test slices correctly: a test accuracy of "
+        f"{_pct(right / n)} (95% confidence interval {_pct(interval.low)} to {_pct(interval.high)})."
+    ])
+
+
+def per_class(result) -> Notes:
+    """One sentence per class: how many of its test slices the model recognised."""
+    matrix = _matrix(result)
+    notes = Notes()
+    for i, name in enumerate(result.classes):
+        n = int(matrix[i].sum())
+        if n == 0:
+            notes.append(f"There were no '{name}' slices in the test set.")
+            continue
+        right = int(matrix[i, i])
+        notes.append(f"Of the {n} test slices that really are '{name}', it called {right} "
+                     f"'{name}' ({_pct(right / n)}).")
+    return notes
+
+
+def small_data(result) -> Notes:
+    """Lesson 1: a tiny test set makes accuracy coarse and uncertain."""
+    matrix = _matrix(result)
+    right, n = int(np.trace(matrix)), int(matrix.sum())
+    interval = wilson_interval(right, n)
+    chance = 1 / len(result.classes)
+    notes = accuracy(result)
+    notes.append(f"With only {n} test slices, each slice moves the accuracy by "
+                 f"{100 / n:.0f} percentage points.")
+    if interval.low <= chance:
+        notes.append(f"The confidence interval reaches down to {_pct(chance)}, the score of a coin "
+                     f"flip: this test cannot show that the model is better than guessing.")
+    else:
+        notes.append(f"Even the low end of the interval ({_pct(interval.low)}) is above a coin flip "
+                     f"({_pct(chance)}), but the interval is {100 * (interval.high - interval.low):.0f} "
+                     f"points wide: a rerun could land anywhere in it.")
+    return notes
+
+
+def imbalance(result) -> Notes:
+    """Lesson 2: high accuracy that comes from the majority class, not from finding the disease."""
+    matrix = _matrix(result)
+    normal = normal_class(result.classes)
+    n = int(matrix.sum())
+    always_normal = matrix[normal].sum() / n
+    sick = [i for i in range(len(result.classes)) if i != normal]
+    n_sick = int(matrix[sick].sum())
+    found = int(matrix[np.ix_(sick, sick)].sum())
+    notes = accuracy(result)
+    notes.append(f"{int(matrix[normal].sum())} of the {n} test slices are "
+                 f"'{result.classes[normal]}': a model that always answers "
+                 f"'{result.classes[normal]}' would score {_pct(always_normal)} without looking at a "
+                 f"single image.")
+    if n_sick:
+        share = found / n_sick
+        verdict = ("it missed almost all of them" if share <= 0.2
+                   else "it found most of them" if share >= 0.6 else "it missed many of them")
+        notes.append(f"Of the {n_sick} test slices with hemorrhage it flagged {found} "
+                     f"({_pct(share)}): {verdict}.")
+    return notes
+
+
+def overfitting(result) -> Notes:
+    """Lesson 4: the gap between training and test accuracy, and the test loss turning upward."""
+    train_acc, test_acc = _final(result, "accuracy"), _final(result, "test_accuracy")
+    losses = np.asarray(result.history["test_loss"], dtype=float)
+    best = int(losses.argmin())
+    rise = losses[-1] / losses[best] - 1
+    epochs = len(losses)
+    gap = train_acc - test_acc
+    notes = Notes([
+        f"In the last epoch the model was right on {_pct(train_acc)} of its training slices and "
+        f"{_pct(test_acc)} of its test slices: "
+        + (f"a gap of {100 * gap:.0f} percentage points." if gap > 0.02 else "almost no gap.")
+    ])
+    if best < epochs - 1 and rise > 0.05:
+        notes.append(f"The test loss was lowest after epoch {best + 1} of {epochs} and then rose by "
+                     f"{_pct(rise)}: from there on the model learned its training slices by heart, "
+                     f"which made it more confidently wrong on new ones.")
+    else:
+        notes.append(f"The test loss was still close to its lowest at the end (lowest after epoch "
+                     f"{best + 1} of {epochs}): no clear sign of overfitting in this run.")
+    return notes
+
+
+def compare(results: dict, metric: str = "test_accuracy") -> Notes:
+    """Side by side: the final ``metric`` of several labelled results, and which did better.
+
+    >>> compare({"grayscale": gray, "colour-coded": color})   # doctest: +SKIP
+    """
+    if len(results) < 2:
+        raise ValueError(f"compare needs at least two labelled results, got {len(results)}.")
+    values = {label: _final(result, metric) for label, result in results.items()}
+    word = metric.replace("_", " ")
+    notes = Notes([", ".join(f"{label}: {word} {_pct(v)}" for label, v in values.items()) + "."])
+    ranked = sorted(values, key=values.get, reverse=True)
+    first, last = ranked[0], ranked[-1]
+    difference = values[first] - values[last]
+    if difference < 0.03:
+        notes.append(f"The difference ({100 * difference:.0f} points) is within what a rerun with "
+                     f"another seed could change: call it a tie.")
+    else:
+        notes.append(f"{first} beat {last} by {100 * difference:.0f} percentage points.")
+    return notes

@@ -1,0 +1,107 @@
+import numpy as np
+import pytest
+
+from rsna_workshop import landscape as L
+
+
+def test_gradient_matches_finite_differences():
+    for x, y in [(0.3, -1.1), (2.0, 2.5), (-1.3, -1.2)]:
+        h = 1e-5
+        numeric = [(L.loss(x + h, y) - L.loss(x - h, y)) / (2 * h),
+                   (L.loss(x, y + h) - L.loss(x, y - h)) / (2 * h)]
+        np.testing.assert_allclose(L.gradient(x, y), numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_two_valleys_deep_one_lower_and_both_flat_at_the_bottom():
+    deep, shallow = L.valley_bottoms()
+    assert L.loss(*deep) < L.loss(*shallow) - 0.5
+    for bottom in (deep, shallow):
+        assert np.hypot(*L.gradient(*bottom)) < 1e-6
+
+
+@pytest.mark.parametrize(
+    "rate,outcome", [(0.01, "crawling"), (0.3, "settled"), (1.0, "bouncing"), (2.5, "diverged")]
+)
+def test_learning_rate_decides_how_the_walk_ends(rate, outcome):
+    walk = L.describe(L.descend(rate, L.DEFAULT_START, steps=40))
+    assert walk.outcome == outcome
+    if outcome == "settled":
+        assert walk.valley == "deep" and walk.final_loss == pytest.approx(L.loss(*L.valley_bottoms()[0]))
+    if outcome == "crawling":
+        assert walk.final_loss < walk.start_loss  # downhill, just slowly
+    if outcome == "diverged":
+        assert walk.final_loss > walk.start_loss
+
+
+def test_the_start_decides_the_valley():
+    assert L.describe(L.descend(0.3, (-2.6, 2.2), steps=60)).valley == "shallow"
+    assert L.describe(L.descend(0.3, (3.0, 3.2), steps=60)).valley == "deep"
+
+
+def test_noisy_walks_repeat_with_a_seed_and_differ_across_seeds():
+    a = L.descend(0.3, steps=30, noise=0.5, seed=1)
+    assert np.array_equal(a, L.descend(0.3, steps=30, noise=0.5, seed=1))
+    assert not np.allclose(a, L.descend(0.3, steps=30, noise=0.5, seed=2))
+
+
+@pytest.mark.parametrize("kwargs,message", [({"learning_rate": 0}, "learning_rate must be positive"),
+                                            ({"steps": 0}, "steps must be at least 1")])
+def test_bad_settings_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        L.descend(**kwargs)
+
+
+def test_landscape_figure_titles_the_outcome():
+    fig = L.landscape_figure(0.01)
+    assert "crawling" in fig._suptitle.get_text() and "0.01" in fig._suptitle.get_text()
+    path = L.descend(0.01, L.DEFAULT_START, 40)
+    loss_per_step = fig.axes[1].lines[0].get_ydata()  # axes: map, loss per step, colour bar
+    np.testing.assert_allclose(loss_per_step, L.loss(path[:, 0], path[:, 1]))
+
+
+def test_learning_rates_figure_has_one_panel_per_rate_with_its_outcome():
+    fig = L.learning_rates_figure((0.01, 0.3, 2.5))
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["learning rate 0.01\ncrawling", "learning rate 0.3\nsettled",
+                      "learning rate 2.5\ndiverged"]
+
+
+def test_reruns_figure_shows_different_final_losses_and_repeats_with_its_seed():
+    def finals(fig):
+        return [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+
+    first = finals(L.reruns_figure(runs=4, seed=0))
+    assert len(first) == 4 and len(set(first)) == 4
+    assert finals(L.reruns_figure(runs=4, seed=0)) == first
+
+
+def test_explorer_redraws_when_a_slider_moves(monkeypatch):
+    drawn = []
+    monkeypatch.setattr(L, "landscape_figure", lambda *args: drawn.append(args) or "figure")
+    box = L.landscape_explorer()
+    rate = box.children[0].children[0]
+    rate.value = 1.0
+    assert drawn[-1][0] == pytest.approx(1.0) and drawn[-1][1] == L.DEFAULT_START
+
+
+class _FakeResult:
+    def __init__(self):
+        rng = np.random.default_rng(0)
+        self.images = rng.integers(0, 255, size=(6, 224, 224, 3), dtype=np.uint8)
+        self.test_index = np.array([1, 3, 4, 5])
+        self.test_labels = np.array([0, 1, 1, 0])
+        self.dataset = self
+
+    def image(self, i):
+        return self.images[i]
+
+    def predict(self, images):
+        bright = images.reshape(len(images), -1).mean(axis=1) > 127
+        return np.stack([~bright, bright], axis=1).astype(float)
+
+
+def test_retest_gives_the_same_accuracy_every_time():
+    result = _FakeResult()
+    bright = result.images[result.test_index].reshape(4, -1).mean(axis=1) > 127
+    expected = np.mean(bright.astype(int) == result.test_labels)
+    assert L.retest(result) == L.retest(result) == pytest.approx(expected)
