@@ -1,0 +1,298 @@
+"""Windows, colour-coding, skull mask and model-ready images, with exact expected pixels."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import numpy as np
+import pytest
+from dicom_factory import ct_bytes, write_ct
+from PIL import Image
+
+from rsna_workshop.dicom import DicomError, read_ct
+from rsna_workshop.imaging import (
+    BLOOD_HU,
+    WINDOWS,
+    Preprocess,
+    color_code,
+    load_image,
+    multi_window,
+    skull_interior,
+    square_crop,
+    to_model_size,
+    window,
+)
+
+RED, BLACK, WHITE = (255, 0, 0), (0, 0, 0), (255, 255, 255)
+
+
+def test_presets_read_like_radiology():
+    assert WINDOWS["brain"] == (40, 80)
+    assert WINDOWS["subdural"] == (80, 200)
+    assert WINDOWS["bone"] == (600, 2800)
+    assert WINDOWS["stroke"] == (40, 40)
+    assert WINDOWS["soft_tissue"] == (40, 350)
+    assert BLOOD_HU == (50, 90)
+
+
+@pytest.mark.parametrize(
+    ("spec", "hu", "expected"),
+    [
+        ("brain", [-100, 0, 20, 40, 80, 200], [0, 0, 64, 128, 255, 255]),
+        ("subdural", [-20, 80, 180], [0, 128, 255]),
+        ("bone", [-800, 600, 2000], [0, 128, 255]),
+        ((30, 60), [0, 30, 45, 60], [0, 128, 191, 255]),
+    ],
+)
+def test_window_maps_hu_linearly_to_gray_levels(spec, hu, expected):
+    levels = window(np.array([hu], np.float32), spec)
+    assert levels.dtype == np.uint8
+    np.testing.assert_array_equal(levels, [expected])
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [("lung", r"unknown window 'lung'; choose one of \['bone', 'brain'"),
+     ((40, 0), "width must be positive"),
+     ("40/80", "unknown window"),
+     ((40,), r"a window is a name or \(center, width\)")],
+)
+def test_bad_window_is_explained(spec, message):
+    with pytest.raises(ValueError, match=message):
+        window(np.zeros((2, 2)), spec)
+
+
+# gray levels in the brain window:  40 -> 128, 49.9 -> 159, 50 -> 159, 70 -> 223, 90 and above -> 255
+HU_ROW = np.array([[40, 49.9, 50, 70], [90, 90.1, 1000, -1000]], np.float32)
+
+
+def test_color_code_paints_exactly_the_blood_range_red():
+    rgb = color_code(HU_ROW)
+    assert rgb.dtype == np.uint8 and rgb.shape == (2, 4, 3)
+    expected = [[(128,) * 3, (159,) * 3, RED, RED], [RED, WHITE, WHITE, BLACK]]
+    np.testing.assert_array_equal(rgb, expected)
+
+
+def test_color_code_opacity_blends_red_with_the_gray_level():
+    rgb = color_code(HU_ROW, opacity=0.5)
+    # painted: red = gray / 2 + 127.5, green = blue = gray / 2, rounded half up
+    expected = [[(128,) * 3, (159,) * 3, (207, 80, 80), (239, 112, 112)],
+                [(255, 128, 128), WHITE, WHITE, BLACK]]
+    np.testing.assert_array_equal(rgb, expected)
+    np.testing.assert_array_equal(color_code(HU_ROW, opacity=0), np.dstack([window(HU_ROW)] * 3))
+
+
+def test_color_code_blood_range_and_window_are_configurable():
+    rgb = color_code(HU_ROW, blood_hu=(60, 1000), window=(500, 1000))
+    painted = np.all(rgb == RED, axis=2)
+    np.testing.assert_array_equal(painted, [[False, False, False, True], [True, True, True, False]])
+    assert tuple(rgb[0, 0]) == (10,) * 3  # 40 HU in a 500/1000 window
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"blood_hu": (90, 50)}, "low < high"),
+    ({"blood_hu": 70}, r"blood_hu is a \(low, high\) pair"),
+    ({"opacity": 1.5}, "opacity must lie between 0 and 1"),
+])
+def test_bad_color_code_arguments_are_explained(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        color_code(HU_ROW, **kwargs)
+
+
+def skull_phantom(offset: int = 0) -> np.ndarray:
+    """40 x 40 brain (35 HU) in a 3-pixel square skull whose inner edge is at offset + 7 .. offset + 32.
+
+    Blood-like 70 HU: the row just inside the top of the skull (partial-volume rim), one pixel deep
+    inside (a small bleed) and one pixel outside the skull (scalp).
+    """
+    hu = np.full((40, 40), -1000.0, np.float32)
+    outer, inner = slice(offset + 4, offset + 36), slice(offset + 7, offset + 33)
+    hu[outer, outer] = 1000.0
+    hu[inner, inner] = 35.0
+    hu[offset + 7, inner] = 70.0
+    hu[20, 20] = 70.0
+    hu[1, 20] = 70.0
+    return hu
+
+
+def test_skull_interior_leaves_out_the_rim_next_to_bone():
+    expected = np.zeros((40, 40), bool)
+    expected[10:30, 10:30] = True  # the inner edge (7..32) less 3 pixels on each side
+    np.testing.assert_array_equal(skull_interior(skull_phantom(), margin=3), expected)
+
+
+def test_skull_interior_margin_is_at_most_one_pixel_wider_off_the_block_grid():
+    ideal = np.zeros((40, 40), bool)
+    ideal[11:31, 11:31] = True
+    mask = skull_interior(skull_phantom(offset=1), margin=3)
+    assert not (mask & ~ideal).any()
+    assert mask[12:30, 12:30].all()
+
+
+def test_skull_interior_bridges_small_gaps_but_not_open_skulls():
+    narrow, wide, no_bone = skull_phantom(), skull_phantom(), np.full((40, 40), 35.0)
+    narrow[4:7, 18:22] = 35.0  # a 4-pixel foramen in the top of the skull
+    wide[4:7, 15:25] = 35.0  # a 10-pixel defect, wider than 2 * margin + 1
+    assert skull_interior(narrow, margin=3)[15:25, 15:25].all()
+    assert not skull_interior(wide, margin=3).any()
+    assert not skull_interior(no_bone).any()
+
+
+def test_inside_skull_paints_the_bleed_but_not_the_rim_or_the_scalp():
+    hu = skull_phantom()
+    everywhere = np.argwhere(np.all(color_code(hu) == RED, axis=2))
+    assert len(everywhere) == 26 + 2  # the rim row, the bleed and the scalp pixel
+    inside = np.argwhere(np.all(color_code(hu, inside_skull=True) == RED, axis=2))
+    np.testing.assert_array_equal(inside, [[20, 20]])
+
+
+def test_multi_window_stacks_brain_subdural_and_bone():
+    hu = np.array([[0, 40, 80, 600, 2000]], np.float32)
+    rgb = multi_window(hu)
+    assert rgb.shape == (1, 5, 3) and rgb.dtype == np.uint8
+    np.testing.assert_array_equal(rgb[0, :, 0], [0, 128, 255, 255, 255])
+    np.testing.assert_array_equal(rgb[0, :, 1], window(hu, "subdural")[0])
+    np.testing.assert_array_equal(rgb[0, :, 2], [73, 77, 80, 128, 255])
+
+
+def test_square_crop_keeps_the_centre():
+    np.testing.assert_array_equal(square_crop(np.arange(15).reshape(3, 5)), [[1, 2, 3], [6, 7, 8], [11, 12, 13]])
+    wide = np.arange(28).reshape(4, 7)
+    np.testing.assert_array_equal(square_crop(wide), wide[:, 1:5])  # odd difference: one more cut on the right
+    assert square_crop(np.zeros((9, 4, 3))).shape == (4, 4, 3)
+
+
+def test_resize_is_antialiased():
+    checkerboard = (np.indices((448, 448)).sum(axis=0) % 2 * 255).astype(np.uint8)
+    small = to_model_size(checkerboard)
+    assert small.shape == (224, 224, 3) and small.dtype == np.uint8
+    assert 120 <= small.min() and small.max() <= 135  # a skipping resize would give pure 0 and 255
+
+
+def hu_image(rows: int = 300, columns: int = 400, seed: int = 0) -> np.ndarray:
+    """A non-square slice: skull ring, noisy brain, a left crescent and a right partial-volume rim."""
+    rng = np.random.default_rng(seed)
+    y, x = np.indices((rows, columns))
+    radius = np.hypot(y - rows / 2, x - columns / 2)
+    hu = np.where(radius < 120, 35.0, -1000.0) + rng.normal(0, 3, (rows, columns))
+    hu[(radius >= 120) & (radius < 135)] = 1200
+    hu[(radius > 100) & (radius < 114) & (x < columns / 2)] = 70
+    hu[(radius >= 118) & (radius < 120) & (x > columns / 2)] = 80
+    return hu.astype(np.float32)
+
+
+@pytest.mark.parametrize("preprocess", [
+    Preprocess(),
+    Preprocess(window="subdural"),
+    Preprocess(color_code=True),
+    Preprocess(color_code=True, inside_skull=True, opacity=0.6, blood_hu=(55, 85)),
+    Preprocess(multi_window=True),
+], ids=lambda p: p.key)
+def test_preprocess_equals_the_public_functions_then_crop_and_resize(preprocess):
+    hu = hu_image()
+    if preprocess.multi_window:
+        expected = multi_window(hu)
+    elif preprocess.color_code:
+        expected = color_code(hu, preprocess.blood_hu, preprocess.opacity, preprocess.inside_skull,
+                              window=preprocess.window)
+    else:
+        expected = window(hu, preprocess.window)
+    image = preprocess(hu)
+    assert image.shape == (224, 224, 3) and image.dtype == np.uint8
+    np.testing.assert_array_equal(image, to_model_size(expected))
+
+
+def test_preprocess_paints_the_bleed_red_and_the_skull_mask_removes_the_rim():
+    hu = hu_image()
+    plain, masked = Preprocess(color_code=True)(hu), Preprocess(color_code=True, inside_skull=True)(hu)
+    left, right = slice(None, 100), slice(124, None)
+    reddish = lambda image: (image[:, :, 0].astype(int) - image[:, :, 1]) > 100  # noqa: E731
+    assert reddish(plain[:, left]).sum() > 1000 and reddish(masked[:, left]).sum() > 1000  # the crescent
+    assert reddish(plain[:, right]).sum() > 100  # the rim is painted ...
+    assert not reddish(masked[:, right]).any()  # ... unless the skull mask leaves it out
+
+
+def test_preprocess_file_window_uses_the_dicom_window():
+    hu = hu_image()
+    from_file = Preprocess(window="file")
+    np.testing.assert_array_equal(from_file(hu, file_window=(30, 60)), Preprocess(window=(30, 60))(hu))
+    np.testing.assert_array_equal(from_file(hu), Preprocess()(hu))  # no window in the file: brain
+
+
+def test_preprocess_keys_are_short_stable_and_distinct():
+    keys = {
+        Preprocess(): "v1-brain",
+        Preprocess(window=(30, 60)): "v1-w30:60",
+        Preprocess(window="file"): "v1-file",
+        Preprocess(color_code=True): "v1-brain-red50:90-op1",
+        Preprocess(color_code=True, inside_skull=True, opacity=0.5): "v1-brain-red50:90-op0.5-skull",
+        Preprocess(color_code=True, blood_hu=(60, 100)): "v1-brain-red60:100-op1",
+        Preprocess(multi_window=True): "v1-multi",
+    }
+    for preprocess, key in keys.items():
+        assert preprocess.key == key
+    assert Preprocess(inside_skull=True).key == "v1-brain"  # no colour-coding: the mask changes nothing
+    assert Preprocess(window=[30, 60]) == Preprocess(window=(30.0, 60.0))
+    assert hash(Preprocess(window=[30, 60])) == hash(Preprocess(window=(30, 60)))
+
+
+def test_preprocess_describes_itself():
+    assert Preprocess().describe() == "brain window (40/80)"
+    assert (Preprocess(color_code=True, inside_skull=True, opacity=0.5).describe()
+            == "brain window (40/80), 50-90 HU painted red inside the skull at opacity 0.5")
+    assert Preprocess(multi_window=True).describe().startswith("multi-window RGB")
+
+
+def test_preprocess_is_frozen_and_checks_its_arguments():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Preprocess().window = "bone"
+    with pytest.raises(ValueError, match="choose multi_window or color_code, not both"):
+        Preprocess(multi_window=True, color_code=True)
+    with pytest.raises(ValueError, match="unknown window 'lung'"):
+        Preprocess(window="lung")
+    with pytest.raises(ValueError, match="opacity"):
+        Preprocess(opacity=-0.1)
+    with pytest.raises(ValueError, match=r"expected a 2-D array of Hounsfield units, got shape \(2, 2, 3\)"):
+        Preprocess()(np.zeros((2, 2, 3)))
+
+
+def png_bytes(array: np.ndarray, mode: str | None = None) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array, mode).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_load_image_reads_dicom_paths_and_bytes(tmp_path):
+    hu_stored = (hu_image(64, 80) + 1024).astype(np.int16)
+    path = write_ct(tmp_path / "ID_1.dcm", hu_stored)
+    preprocess = Preprocess(color_code=True)
+    expected = preprocess(read_ct(path).hu)
+    np.testing.assert_array_equal(load_image(path, preprocess), expected)
+    np.testing.assert_array_equal(load_image(path.read_bytes(), preprocess), expected)  # found by 'DICM'
+
+
+def test_load_image_uses_the_file_window_on_request(tmp_path):
+    data = ct_bytes(np.full((8, 8), 1034), WindowCenter=30, WindowWidth=60)  # 10 HU everywhere
+    assert (load_image(data, Preprocess(window="file")) == 43).all()  # 10 HU in a 30/60 window
+    assert (load_image(data, Preprocess()) == 32).all()  # in the brain window
+
+
+def test_load_image_crops_and_resizes_pictures_and_ignores_preprocess():
+    picture = np.zeros((100, 150, 3), np.uint8)
+    picture[:, :, 1] = 255  # green margins, cut off by the centre crop
+    picture[:, 25:125] = RED
+    image = load_image(png_bytes(picture), Preprocess(color_code=True))
+    assert image.shape == (224, 224, 3)
+    assert (image == RED).all()
+    gray = load_image(png_bytes(np.full((50, 50), 77, np.uint8)))
+    assert (gray == 77).all()
+
+
+def test_load_image_names_what_it_cannot_decode(tmp_path):
+    with pytest.raises(ValueError, match=r"upload\.png is neither DICOM nor an image Pillow can read"):
+        load_image(b"\x89PNG but not really", name="upload.png")
+    with pytest.raises(DicomError, match=r"half\.dcm"):
+        load_image(ct_bytes(np.zeros((64, 64)))[:1000], name="half.dcm")
+    with pytest.raises(ValueError, match=r"gone\.png: cannot read the file"):
+        load_image(tmp_path / "gone.png")
