@@ -1,0 +1,328 @@
+"""Data sources (RSNA layout, folders), sampling, content keys and the two splits."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dicom_factory import write_ct
+from rsna_workshop.datasets import (
+    DataError,
+    from_folder,
+    from_rsna,
+    open_data,
+    patient_split,
+    preprocessing,
+    read_labels,
+    teachable_split,
+    write_tm,
+)
+from rsna_workshop.datasets.rsna import SUBTYPES
+
+# (image id, positive subtypes, patient): 12 normal, 4 subdural only, 3 intraparenchymal only,
+# one epidural + subdural; four patients.
+SLICES = (
+    [(f"ID_n{i:03d}", (), f"P{i % 4}") for i in range(12)]
+    + [(f"ID_s{i:03d}", ("subdural",), f"P{i % 4}") for i in range(4)]
+    + [(f"ID_p{i:03d}", ("intraparenchymal",), f"P{i % 4}") for i in range(3)]
+    + [("ID_x000", ("epidural", "subdural"), "P3")]
+)
+
+
+def label_rows(slices):
+    """The RSNA ``ID,Label`` rows (without header) of ``slices``."""
+    rows = []
+    for image_id, positive, _ in slices:
+        rows += [f"{image_id}_{name},{int(name in positive)}" for name in SUBTYPES[:-1]]
+        rows.append(f"{image_id}_any,{int(bool(positive))}")
+    return rows
+
+
+def make_rsna(root, slices=SLICES, *, dicom=True, patients_csv=True, rows=None):
+    """A tiny RSNA-layout folder: label file, one small DICOM (or empty file) per slice, slices.csv."""
+    images = root / "stage_2_train"
+    images.mkdir(parents=True)
+    lines = ["ID,Label"] + (label_rows(slices) if rows is None else rows)
+    (root / "stage_2_train.csv").write_text("\n".join(lines) + "\n")
+    for n, (image_id, positive, patient) in enumerate(slices):
+        path = images / f"{image_id}.dcm"
+        if dicom:
+            stored = np.full((32, 32), 1024 + 40 + 30 * len(positive), np.int16)
+            stored[n % 32, :] += 100 + n  # every file's bytes differ
+            write_ct(path, stored, PatientID=patient)
+        else:
+            path.touch()
+    if patients_csv:
+        with open(root / "slices.csv", "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["ID", "PatientID", "StudyInstanceUID", "SeriesInstanceUID", "z", "level", "subtypes"])
+            for n, (image_id, positive, patient) in enumerate(slices):
+                writer.writerow([image_id, patient, f"1.2.{patient[1:]}", f"1.2.{patient[1:]}.1", n, 0.5, "|".join(positive)])
+    return root
+
+
+@pytest.fixture
+def rsna(tmp_path):
+    return make_rsna(tmp_path / "rsna")
+
+
+# --- the RSNA label file -----------------------------------------------------------------------
+
+
+def test_read_labels_merges_six_rows_per_image_in_any_order(tmp_path):
+    rows = label_rows(SLICES)
+    rows = rows[::-1] + rows[:6]  # reversed, and one image's rows repeated
+    path = tmp_path / "labels.csv"
+    path.write_bytes(("ID,Label\r\n" + "\r\n".join(rows)).encode())  # CRLF, no final newline
+    table = read_labels(path)
+    assert [i.decode() for i in table.ids] == sorted(s[0] for s in SLICES)
+    row = {i.decode(): labels for i, labels in zip(table.ids, table.labels)}
+    assert row["ID_x000"].tolist() == [1, 0, 0, 0, 1, 1]
+    assert row["ID_p001"].tolist() == [0, 1, 0, 0, 0, 1]
+    assert row["ID_n005"].tolist() == [0, 0, 0, 0, 0, 0]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("Image,Target\nID_a_any,0\n", "has columns 'Image,Target'"),
+        ("ID,Label,Extra\nID_a_any,0,1\n", "has columns 'ID,Label,Extra'"),
+        ("ID,Label\nID_a_epidural,0\nID_a_any;1\n", "Row 3 .*needs exactly one comma"),
+        ("ID,Label\nID_a_epidural,2\n", "Row 2 .*needs a Label of 0 or 1"),
+        ("ID,Label\nID_a_bleeding,1\n", "Row 2 .*'ID_a_bleeding,1'.*names no RSNA subtype"),
+        ("ID,Label\nID_a_epidural,0\nID_a_any,0\n", "has no row for intraparenchymal"),
+        ("ID,Label\n", "no rows"),
+    ],
+)
+def test_bad_label_files_say_what_is_wrong(tmp_path, text, message):
+    path = tmp_path / "labels.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match=message):
+        read_labels(path)
+
+
+# --- from_rsna -----------------------------------------------------------------------------------
+
+
+def test_rules_choose_classes(rsna):
+    assert from_rsna(rsna, "hemorrhage").counts() == {"normal": 12, "hemorrhage": 8}
+    # "subdural" means subdural only: the epidural + subdural slice belongs to no class
+    assert from_rsna(rsna, "subdural").counts() == {"normal": 12, "subdural": 4}
+    three = from_rsna(rsna, "three-class")
+    assert three.classes == ("normal", "intraparenchymal", "subdural")
+    assert three.counts() == {"normal": 12, "intraparenchymal": 3, "subdural": 4}
+    assert three.labels().tolist().count(1) == 3
+    with pytest.raises(DataError, match="Unknown class rule 'bleed'.*hemorrhage"):
+        from_rsna(rsna, "bleed")
+
+
+def test_rsna_items_carry_path_label_and_patient(rsna):
+    data = from_rsna(rsna, "hemorrhage")
+    item = next(item for item in data.items if item.id == "ID_s002")
+    assert item.source == rsna / "stage_2_train" / "ID_s002.dcm"
+    assert (item.label, item.patient_id, item.member) == ("hemorrhage", "P2", None)
+
+
+def test_folder_with_part_of_the_images_keeps_those_present(rsna):
+    for image_id in ("ID_n000", "ID_n001", "ID_s000"):
+        (rsna / "stage_2_train" / f"{image_id}.dcm").unlink()
+    with pytest.warns(UserWarning, match="3 of the 20 images .* using the 17 present"):
+        data = from_rsna(rsna, "hemorrhage")
+    assert data.counts() == {"normal": 10, "hemorrhage": 7}
+    with pytest.raises(DataError, match="3 of the 20 images .*e.g. ID_n000.dcm.*strict=False"):
+        from_rsna(rsna, "hemorrhage", strict=True)
+
+
+def test_folder_without_any_named_image_is_an_error(rsna):
+    for path in (rsna / "stage_2_train").iterdir():
+        path.unlink()
+    with pytest.raises(DataError, match="20 of the 20 images .*Nothing is left"):
+        from_rsna(rsna, "hemorrhage")
+
+
+def test_counts_in_from_rsna_equal_sampling_afterwards(rsna):
+    direct = from_rsna(rsna, "hemorrhage", counts={"normal": 5, "hemorrhage": 3}, seed=7)
+    later = from_rsna(rsna, "hemorrhage").sample({"normal": 5, "hemorrhage": 3}, seed=7)
+    assert [i.id for i in direct.items] == [i.id for i in later.items]
+    assert direct.counts() == {"normal": 5, "hemorrhage": 3}
+
+
+def test_rsna_image_is_model_ready(rsna):
+    data = from_rsna(rsna, "hemorrhage")
+    image = data.image(0)
+    assert image.shape == (224, 224, 3) and image.dtype == np.uint8
+    assert data.images([0, 1]).shape == (2, 224, 224, 3)
+    np.testing.assert_array_equal(data.images([0])[0], image)
+
+
+# --- sampling --------------------------------------------------------------------------------------
+
+
+def test_sample_is_seeded_and_nested(rsna):
+    data = from_rsna(rsna, "hemorrhage")
+    ids = lambda d: [item.id for item in d.items]  # noqa: E731
+    assert ids(data.sample(4, seed=1)) == ids(data.sample(4, seed=1))
+    assert ids(data.sample(4, seed=1)) != ids(data.sample(4, seed=2))
+    small, large = data.sample({"normal": 3}, seed=1), data.sample({"normal": 9}, seed=1)
+    assert set(ids(small)) < set(ids(large))
+    assert small.counts() == {"normal": 3, "hemorrhage": 0}
+
+
+def test_sample_more_than_available_says_how_many(rsna):
+    data = from_rsna(rsna, "hemorrhage")
+    with pytest.raises(DataError, match="Asked for 30 'normal' images but the data set has only 12; and 30 'hemorrhage' .* only 8"):
+        data.sample(30, seed=0)
+    with pytest.raises(DataError, match=r"classes \['bleed'\]"):
+        data.sample({"bleed": 1}, seed=0)
+
+
+# --- content keys ------------------------------------------------------------------------------------
+
+
+def test_content_key_follows_bytes_and_preprocessing(rsna):
+    data = from_rsna(rsna, "hemorrhage")
+    keys = [data.content_key(i) for i in range(len(data))]
+    assert len(set(keys)) == len(data)  # every file differs
+    assert from_rsna(rsna, "hemorrhage").content_key(3) == keys[3]
+    colour = data.with_preprocess(preprocessing(color_code=True))
+    assert colour.content_key(3) != keys[3]
+    assert colour.content_key(3).split("-")[0] == keys[3].split("-")[0]
+    code = (
+        "from rsna_workshop.datasets import from_rsna;"
+        f"print(from_rsna({str(rsna)!r}, 'hemorrhage').content_key(3))"
+    )
+    other_process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert other_process.stdout.strip() == keys[3]
+
+
+# --- splits --------------------------------------------------------------------------------------------
+
+
+def test_teachable_split_takes_ceil_15_percent_per_class_deterministically():
+    labels = np.array([0] * 30 + [1] * 1000 + [2] * 80)
+    train, test = teachable_split(labels, seed=3)
+    assert np.bincount(labels[test]).tolist() == [5, 150, 12]  # ceil(4.5), 150, 12
+    assert len(np.intersect1d(train, test)) == 0 and len(train) + len(test) == len(labels)
+    again = teachable_split(labels, seed=3)
+    np.testing.assert_array_equal(again[1], test)
+    assert not np.array_equal(teachable_split(labels, seed=4)[1], test)
+
+
+def test_patient_split_keeps_each_patient_on_one_side(rsna):
+    data = from_rsna(rsna, "hemorrhage")
+    train, test = patient_split(data, seed=0, test_fraction=0.3)
+    patients = np.array(data.patient_ids())
+    assert set(patients[train]).isdisjoint(patients[test])
+    assert len(test) >= 6 and len(train) + len(test) == len(data)
+    np.testing.assert_array_equal(patient_split(data, seed=0, test_fraction=0.3)[1], test)
+    tests = {tuple(patient_split(data, seed=s, test_fraction=0.3)[1]) for s in range(6)}
+    assert len(tests) > 1
+
+
+def test_patients_come_from_dicom_headers_without_slices_csv(tmp_path):
+    root = make_rsna(tmp_path / "kaggle", patients_csv=False)
+    data = from_rsna(root, "hemorrhage")
+    assert all(item.patient_id is None for item in data.items)
+    assert data.patient_ids() == [("P" + str(int(item.id[4:]) % 4)) if item.id != "ID_x000" else "P3"
+                                  for item in data.items]
+
+
+def test_patient_split_needs_known_patients(tmp_path):
+    folder = tmp_path / "pngs"
+    for name in ("a", "b"):
+        (folder / name).mkdir(parents=True)
+        Image.new("RGB", (8, 8)).save(folder / name / "1.png")
+    with pytest.raises(DataError, match="patient split needs DICOM"):
+        patient_split(from_folder(folder), seed=0)
+
+
+# --- folders of class folders -------------------------------------------------------------------------------
+
+
+def make_folder(root):
+    """Two classes: PNG and JPEG in 'bleed', PNG and DICOM in 'normal', and a notes file."""
+    (root / "bleed").mkdir(parents=True)
+    (root / "normal").mkdir()
+    Image.new("RGB", (300, 200), (200, 30, 30)).save(root / "bleed" / "a.png")
+    Image.new("L", (64, 64), 90).save(root / "bleed" / "b.JPG")
+    Image.new("RGB", (64, 64), (10, 10, 10)).save(root / "normal" / "c.png")
+    write_ct(root / "normal" / "d.dcm", np.full((32, 32), 1064, np.int16))
+    (root / "normal" / "notes.txt").write_text("ignored")
+    return root
+
+
+def test_folder_of_class_folders(tmp_path):
+    data = from_folder(make_folder(tmp_path / "mine"))
+    assert data.classes == ("bleed", "normal")
+    assert data.counts() == {"bleed": 2, "normal": 2}
+    assert data.labels().tolist() == [0, 0, 1, 1]
+    images = data.images()
+    assert images.shape == (4, 224, 224, 3)
+    assert tuple(images[0, 112, 112]) == (200, 30, 30)
+
+
+def test_folder_skips_unreadable_images_with_one_warning(tmp_path):
+    root = make_folder(tmp_path / "mine")
+    (root / "bleed" / "broken.png").write_bytes(b"\x89PNG not really")
+    (root / "normal" / "broken.dcm").write_bytes(b"\0" * 10)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = from_folder(root)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1
+    assert "Skipped 2 file(s)" in messages[0]
+    assert "bleed/broken.png" in messages[0] and "normal/broken.dcm" in messages[0]
+    assert data.counts() == {"bleed": 2, "normal": 2}
+
+
+def test_folder_class_without_images_is_an_error(tmp_path):
+    root = make_folder(tmp_path / "mine")
+    (root / "empty").mkdir()
+    with pytest.raises(DataError, match=r"Class\(es\) \['empty'\].*no readable images"):
+        from_folder(root)
+
+
+def test_folder_with_one_class_is_an_error(tmp_path):
+    (tmp_path / "only").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "only" / "x.png")
+    with pytest.raises(DataError, match="at least two"):
+        from_folder(tmp_path)
+
+
+# --- open_data ----------------------------------------------------------------------------------------------------
+
+
+def test_open_data_recognises_each_source(tmp_path, rsna):
+    folder = make_folder(tmp_path / "mine")
+    data, defaults = open_data(folder)
+    assert data.counts() == {"bleed": 2, "normal": 2}
+    assert defaults == {"epochs": 50, "batch_size": 16, "learning_rate": 0.001}
+
+    project = write_tm(data, tmp_path / "mine.tm", epochs=20)
+    data, defaults = open_data(project, classes=["normal", "bleed"])
+    assert data.classes == ("normal", "bleed") and defaults["epochs"] == 20
+
+    data, _ = open_data(rsna, classes=["normal", "intraparenchymal"], color_code=True)
+    assert data.counts() == {"normal": 12, "intraparenchymal": 3}
+    assert data.preprocess == preprocessing(color_code=True)
+    assert open_data(rsna, classes=["subdural"])[0].classes == ("normal", "subdural")
+
+
+def test_open_data_explains_what_it_accepts(tmp_path):
+    with pytest.raises(DataError, match="neither a recipe .*experiment1.*original-experiment1"):
+        open_data(tmp_path / "nothing_here")
+    with pytest.raises(DataError, match=r"Classes \['cat'\] are not in"):
+        open_data(make_folder(tmp_path / "mine"), classes=["cat"])
+
+
+def test_png_bytes_round_trip_through_item(tmp_path):
+    root = make_folder(tmp_path / "mine")
+    item = from_folder(root).items[0]
+    assert Image.open(io.BytesIO(item.read_bytes())).size == (300, 200)
