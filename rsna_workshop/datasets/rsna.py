@@ -18,7 +18,6 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .. import paths
 from .core import DataError, Dataset, Item, sample_indices
 
 SUBTYPES = ("epidural", "intraparenchymal", "intraventricular", "subarachnoid", "subdural", "any")
@@ -276,5 +275,4 @@ def builtin(rule: str | Sequence[str] = "hemorrhage", **options) -> Dataset:
     """
     from ..synthetic import ensure_cohort
 
-    ensure_cohort()
-    return from_rsna(paths.cohort_dir(), rule, **options)
+    return from_rsna(ensure_cohort(), rule, **options)

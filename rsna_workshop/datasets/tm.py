@@ -89,7 +89,7 @@ def _open_checked(path: Path) -> zipfile.ZipFile:
     if unsafe:
         problem = f"member names that leave the archive's folder {unsafe[:5]}"
     elif total > MAX_TOTAL_BYTES:
-        problem = f"{total / 1e9:.1f} GB uncompressed (the limit is {MAX_TOTAL_BYTES / 1e9:.1f} GB)"
+        problem = f"{total / 1e6:,.1f} MB uncompressed (the limit is {MAX_TOTAL_BYTES / 1e6:,.1f} MB)"
     elif bombs:
         problem = f"members that expand more than {MAX_RATIO}x {bombs[:5]} (a zip bomb?)"
     if problem:

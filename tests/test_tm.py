@@ -1,0 +1,220 @@
+"""Teachable Machine project files: round trip, hostile archives, and the original projects' download."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from rsna_workshop.datasets import DataError, download_project, from_rsna, read_tm, write_tm
+from rsna_workshop.datasets import tm
+from test_datasets import make_rsna
+
+MANIFEST = {"type": "image", "version": "2.4.5",
+            "appdata": {"trainEpochs": 30, "trainBatchSize": 32, "trainLearningRate": 0.0005}}
+
+
+def jpeg(value=(120, 60, 30), size=(224, 224)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, value).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def make_tm(path, members, manifest=MANIFEST, compression=zipfile.ZIP_STORED):
+    """A zip with ``manifest`` (unless None) and ``members`` (name to bytes)."""
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        if manifest is not None:
+            archive.writestr("manifest.json", json.dumps(manifest))
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+@pytest.fixture
+def project(tmp_path):
+    members = {
+        "Normal-!-0.jpg": jpeg((20, 20, 20)),
+        "Normal-!-1.jpg": jpeg((40, 40, 40)),
+        "Bleed here-!-0.png": jpeg((200, 0, 0)),  # a .png name holding a JPEG still reads
+        "Normal-!-10.jpg": jpeg((60, 60, 60)),
+    }
+    return make_tm(tmp_path / "project.tm", members)
+
+
+def test_read_tm_classes_counts_and_hyperparameters(project):
+    data = read_tm(project)
+    assert data.classes == ("Normal", "Bleed here")
+    assert data.counts() == {"Normal": 3, "Bleed here": 1}
+    assert [item.member for item in data.items] == [
+        "Normal-!-0.jpg", "Normal-!-1.jpg", "Normal-!-10.jpg", "Bleed here-!-0.png"]
+    assert data.train_defaults == {"epochs": 30, "batch_size": 32, "learning_rate": 0.0005}
+    assert abs(int(data.image(2)[100, 100, 0]) - 60) <= 2
+    assert data.items[0].source == project and data.name == "project"
+
+
+def test_manifest_without_appdata_gives_teachable_machine_defaults(tmp_path):
+    path = make_tm(tmp_path / "p.tm", {"a-!-0.jpg": jpeg(), "b-!-0.jpg": jpeg()}, {"type": "image"})
+    assert read_tm(path).train_defaults == {"epochs": 50, "batch_size": 16, "learning_rate": 0.001}
+
+
+def test_round_trip_keeps_classes_counts_pixels_and_hyperparameters(tmp_path):
+    source = from_rsna(make_rsna(tmp_path / "rsna"), "three-class")
+    path = write_tm(source, tmp_path / "out" / "three.tm", epochs=75, batch_size=16, learning_rate=0.002)
+    back = read_tm(path)
+    assert back.classes == source.classes
+    assert back.counts() == source.counts()
+    assert back.train_defaults == {"epochs": 75, "batch_size": 16, "learning_rate": 0.002}
+    for i in (0, 13, len(source) - 1):
+        assert back.items[i].label == source.items[i].label
+        error = np.abs(back.image(i).astype(int) - source.image(i).astype(int))
+        assert error.mean() < 2 and error.max() < 40  # JPEG at quality 95
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        assert names[0] == "manifest.json"
+        assert json.loads(archive.read("manifest.json"))["type"] == "image"
+        assert "intraparenchymal-!-2.jpg" in names and "subdural-!-0.jpg" in names
+    assert sorted(p.name for p in path.parent.iterdir()) == ["three.tm"]  # no leftovers
+
+
+def test_write_defaults_to_the_datasets_own_hyperparameters(project, tmp_path):
+    copy = read_tm(write_tm(read_tm(project), tmp_path / "copy.tm"))
+    assert copy.train_defaults == {"epochs": 30, "batch_size": 32, "learning_rate": 0.0005}
+
+
+def test_failed_write_leaves_nothing_behind(project, tmp_path, monkeypatch):
+    data = read_tm(project)
+    target = tmp_path / "out" / "x.tm"
+
+    def explode(i):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(data, "image", explode)
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_tm(data, target)
+    assert list(target.parent.iterdir()) == []
+
+
+def test_class_names_that_break_the_file_format_are_refused(project, tmp_path):
+    data = read_tm(project)
+    data.classes = ("Normal", "a/b")
+    with pytest.raises(DataError, match=r"\['a/b'\] cannot be written"):
+        write_tm(data, tmp_path / "x.tm")
+
+
+# --- hostile or broken files ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["/etc/evil-!-0.jpg", "../evil-!-0.jpg", "a/../../evil-!-0.jpg",
+                                  "C:/evil-!-0.jpg", "..\\evil-!-0.jpg"])
+def test_member_names_that_climb_out_are_refused(tmp_path, name):
+    path = make_tm(tmp_path / "evil.tm", {"a-!-0.jpg": jpeg(), name: jpeg()})
+    with pytest.raises(DataError, match="leave the archive's folder.*Nothing was extracted"):
+        read_tm(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.tm"]
+
+
+def test_corrupt_and_truncated_files_are_refused(project, tmp_path):
+    garbage = tmp_path / "garbage.tm"
+    garbage.write_bytes(b"this is not a zip file" * 100)
+    with pytest.raises(DataError, match="not a readable Teachable Machine project"):
+        read_tm(garbage)
+    truncated = tmp_path / "truncated.tm"
+    truncated.write_bytes(project.read_bytes()[: project.stat().st_size // 2])
+    with pytest.raises(DataError, match="not a readable .*truncated"):
+        read_tm(truncated)
+
+
+def test_zip_bombs_are_refused(tmp_path, monkeypatch):
+    bomb = make_tm(tmp_path / "bomb.tm", {"a-!-0.jpg": jpeg(), "b-!-0.jpg": b"\0" * 20_000_000},
+                   compression=zipfile.ZIP_DEFLATED)
+    with pytest.raises(DataError, match=r"expand more than 100x \['b-!-0.jpg'\]"):
+        read_tm(bomb)
+    monkeypatch.setattr(tm, "MAX_TOTAL_BYTES", 50_000)
+    big = make_tm(tmp_path / "big.tm", {f"{c}-!-{i}.jpg": jpeg() for c in "ab" for i in range(30)})
+    with pytest.raises(DataError, match=r"MB uncompressed \(the limit is 0.1 MB\)"):
+        read_tm(big)
+
+
+def test_missing_manifest_or_other_project_type_is_refused(tmp_path):
+    images = {"a-!-0.jpg": jpeg(), "b-!-0.jpg": jpeg()}
+    with pytest.raises(DataError, match="no manifest.json, so it is not a Teachable Machine project"):
+        read_tm(make_tm(tmp_path / "none.tm", images, manifest=None))
+    with pytest.raises(DataError, match="Teachable Machine audio project; only image projects"):
+        read_tm(make_tm(tmp_path / "audio.tm", images, manifest={"type": "audio"}))
+    broken = tmp_path / "broken.tm"
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("manifest.json", "{not json")
+    with pytest.raises(DataError, match="manifest.json in .* cannot be read"):
+        read_tm(broken)
+    with pytest.raises(DataError, match="trainEpochs to 'many'"):
+        read_tm(make_tm(tmp_path / "epochs.tm", images, {"type": "image", "appdata": {"trainEpochs": "many"}}))
+
+
+def test_undecodable_sample_is_skipped_with_one_warning(tmp_path):
+    members = {"a-!-0.jpg": jpeg(), "a-!-1.jpg": b"\xff\xd8broken", "b-!-0.jpg": jpeg(),
+               "b-!-1.png": b"nope", "notes.txt": b"hello"}
+    path = make_tm(tmp_path / "p.tm", members)
+    with pytest.warns(UserWarning) as caught:
+        data = read_tm(path)
+    messages = " | ".join(str(w.message) for w in caught)
+    assert "Skipped 2 file(s)" in messages and "a-!-1.jpg" in messages and "b-!-1.png" in messages
+    assert "Ignored 1 member(s)" in messages and "notes.txt" in messages
+    assert data.counts() == {"a": 1, "b": 1}
+
+
+def test_class_left_without_images_is_an_error(tmp_path):
+    path = make_tm(tmp_path / "p.tm", {"a-!-0.jpg": jpeg(), "b-!-0.jpg": b"broken"})
+    with pytest.raises(DataError, match=r"Class\(es\) \['b'\] in 'p.tm' have no readable images"):
+        with pytest.warns(UserWarning, match="Skipped 1"):
+            read_tm(path)
+
+
+# --- the original workshop's projects ------------------------------------------------------------------------
+
+
+def test_download_once_into_the_data_folder(tmp_path, monkeypatch, project):
+    monkeypatch.setenv("RSNA_WORKSHOP_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("RSNA_WORKSHOP_OFFLINE", raising=False)
+    published = tmp_path / "published"
+    published.mkdir()
+    (published / "experiment1.tm").write_bytes(project.read_bytes())
+    monkeypatch.setattr(tm, "PROJECT_BASE_URL", published.as_uri() + "/")
+    path = download_project("experiment1", progress=False)
+    assert path == tmp_path / "data" / "downloads" / "experiment1.tm"
+    assert read_tm(path).counts() == {"Normal": 3, "Bleed here": 1}
+    (published / "experiment1.tm").unlink()  # a second call does not download again
+    assert download_project("experiment1", progress=False) == path
+    assert sorted(p.name for p in path.parent.iterdir()) == ["experiment1.tm"]
+
+
+def test_download_offline_or_unknown_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("RSNA_WORKSHOP_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr(tm, "PROJECT_BASE_URL", (tmp_path / "nowhere").as_uri() + "/")
+    with pytest.raises(DataError, match="Cannot download 'experiment2' .*built-in cohort.*copy the file"):
+        download_project("experiment2", progress=False)
+    assert list((tmp_path / "data" / "downloads").iterdir()) == []
+    monkeypatch.setenv("RSNA_WORKSHOP_OFFLINE", "1")
+    with pytest.raises(DataError, match="RSNA_WORKSHOP_OFFLINE is set"):
+        download_project("experiment2")
+    with pytest.raises(DataError, match="Unknown project 'experiment9'.*experiment1, experiment2"):
+        download_project("experiment9")
+
+
+def test_download_that_is_not_a_zip_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("RSNA_WORKSHOP_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("RSNA_WORKSHOP_OFFLINE", raising=False)
+    (tmp_path / "experiment3.tm").write_text("<html>rate limited</html>")
+    monkeypatch.setattr(tm, "PROJECT_BASE_URL", tmp_path.as_uri() + "/")
+    with pytest.raises(DataError, match="not a .tm \\(zip\\) file"):
+        download_project("experiment3", progress=False)
+    assert list((tmp_path / "data" / "downloads").iterdir()) == []
+
+
+def test_project_urls_point_at_the_published_files():
+    assert tm.project_url("experiment1") == (
+        "https://github.com/kitamura-felipe/RSNASpotlight2021/raw/main/experiments/experiment1.tm")
+    assert list(tm.PROJECTS) == [f"experiment{i}" for i in range(1, 6)]
