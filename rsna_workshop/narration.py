@@ -13,11 +13,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import evaluation
 from .evaluation import wilson_interval
 
 
 class Notes(list):
-    """Sentences shown as a bulleted "What to notice" list (Markdown in Jupyter, text elsewhere)."""
+    """Sentences shown as a bulleted "What to notice" list (Markdown in Jupyter, text elsewhere).
+
+    ``notes_a + notes_b`` is one list of both.
+    """
+
+    def __add__(self, other) -> "Notes":
+        return Notes(list(self) + list(other))
 
     def _repr_markdown_(self) -> str:
         return "**What to notice**\n\n" + "\n".join(f"- {line}" for line in self)
@@ -157,3 +164,88 @@ def compare(results: dict, metric: str = "test_accuracy") -> Notes:
     else:
         notes.append(f"{first} beat {last} by {100 * difference:.0f} percentage points.")
     return notes
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def reruns(results: dict) -> Notes:
+    """Lesson 1: the same recipe trained with different seeds; how far apart the test accuracies are."""
+    values = {label: _final(result, "test_accuracy") for label, result in results.items()}
+    spread = max(values.values()) - min(values.values())
+    notes = Notes([f"{len(values)} runs of the same recipe on the same slices gave test accuracies of "
+                   f"{_join([_pct(v) for v in values.values()])} ({_join(list(values))})."])
+    if spread >= 0.03:
+        notes.append(f"That is a spread of {100 * spread:.0f} percentage points from chance alone: "
+                     f"one run's accuracy is one draw, not a property of the recipe.")
+    else:
+        notes.append(f"They lie within {100 * spread:.0f} percentage points of each other: this time "
+                     f"chance changed little, but on a test set this small it often does.")
+    return notes
+
+
+def retest(result, again: list[float]) -> Notes:
+    """Lesson 1: testing a finished model again gives the same accuracy (``again``: its re-tests)."""
+    reported = _final(result, "test_accuracy")
+    words = _join([_pct(v) for v in again])
+    if max(again) - min(again) < 1e-9 and abs(again[0] - reported) < 1e-6:
+        return Notes([f"Testing the same model again gave {words}: identical to each other and to the "
+                      f"{_pct(reported)} it reported after its last epoch. A finished model is a fixed "
+                      f"calculation; chance only enters while it is trained."])
+    return Notes([f"Testing the same model again gave {words}, but it reported {_pct(reported)} after "
+                  f"training. They should be identical: please tell an instructor."])
+
+
+def thresholds(result, levels=(0.5, 0.1), positive=None) -> Notes:
+    """Lesson 2: bleeds found and false alarms raised at each decision threshold in ``levels``."""
+    notes = Notes()
+    for level in levels:
+        m = evaluation.result_metrics(result, positive, threshold=level)
+        notes.append(f"Calling a slice hemorrhage from a probability of {_pct(level)}: it flags "
+                     f"{m.tp} of the {m.tp + m.fn} hemorrhage slices (sensitivity "
+                     f"{_pct(m.sensitivity.estimate)}) and raises {m.fp} false alarms among the "
+                     f"{m.tn + m.fp} normal ones (specificity {_pct(m.specificity.estimate)}).")
+    return notes
+
+
+def tradeoff(results: dict, positive=None) -> Notes:
+    """Lessons 3 and 5: accuracy against bleeds found, for several labelled two-class results."""
+    rows = {label: (_final(r, "test_accuracy"), evaluation.result_metrics(r, positive))
+            for label, r in results.items()}
+    notes = Notes([f"{label}: test accuracy {_pct(acc)}; found {m.tp} of {m.tp + m.fn} hemorrhage "
+                   f"slices (sensitivity {_pct(m.sensitivity.estimate)}); cleared {m.tn} of "
+                   f"{m.tn + m.fp} normal ones (specificity {_pct(m.specificity.estimate)})."
+                   for label, (acc, m) in rows.items()])
+    best_accuracy = max(rows, key=lambda label: rows[label][0])
+    best_finder = max(rows, key=lambda label: rows[label][1].sensitivity.estimate)
+    if best_accuracy == best_finder:
+        notes.append(f"{best_finder} is ahead on both: the higher accuracy and the most bleeds found.")
+    else:
+        notes.append(f"{best_accuracy} has the higher accuracy, yet {best_finder} finds more of the "
+                     f"bleeds: accuracy alone would have picked the wrong model.")
+    return notes
+
+
+def gap_change(results: dict) -> Notes:
+    """Lesson 4: how the train-test accuracy gap changed from one labelled result to the next."""
+    gaps = {label: _final(r, "accuracy") - _final(r, "test_accuracy") for label, r in results.items()}
+    (first, a), (last, b) = list(gaps.items())[0], list(gaps.items())[-1]
+    direction = "widened" if b > a + 0.01 else "narrowed" if b < a - 0.01 else "stayed about the same"
+    return Notes([f"The gap between training and test accuracy {direction}: {100 * a:.0f} percentage "
+                  f"points with {first}, {100 * b:.0f} with {last}."])
+
+
+def prevalence(result, positive=None, ed_prevalence: float = evaluation.ED_PREVALENCE) -> Notes:
+    """Going further: the same model's PPV at the test set's prevalence and in an emergency department."""
+    m = evaluation.result_metrics(result, positive)
+    sens, spec = m.sensitivity.estimate, m.specificity.estimate
+    here = float(evaluation.ppv_at_prevalence(sens, spec, m.prevalence))
+    there = float(evaluation.ppv_at_prevalence(sens, spec, ed_prevalence))
+    false_share = 1 - there
+    return Notes([
+        f"With sensitivity {_pct(sens)} and specificity {_pct(spec)}, a 'hemorrhage' flag is right "
+        f"{_pct(here)} of the time at the test set's prevalence ({_pct(m.prevalence)}).",
+        f"At {_pct(ed_prevalence)} prevalence, as in an emergency department, the same model's flag is "
+        f"right only {_pct(there)} of the time: {_pct(false_share)} of its flags would be false alarms.",
+    ])

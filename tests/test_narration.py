@@ -80,3 +80,61 @@ def test_notes_render_as_a_markdown_list():
     notes = narration.Notes(["one", "two"])
     assert notes._repr_markdown_() == "**What to notice**\n\n- one\n- two"
     assert str(notes) == "What to notice:\n- one\n- two"
+
+
+def scored(labels, hemorrhage_probability, history=None):
+    """A two-class result whose probabilities are given; its confusion matrix at 0.5."""
+    p = np.asarray(hemorrhage_probability, dtype=float)
+    labels = np.asarray(labels)
+    predicted = (p >= 0.5).astype(int)
+    matrix = np.array([[np.sum((labels == t) & (predicted == q)) for q in (0, 1)] for t in (0, 1)])
+    return SimpleNamespace(classes=("normal", "hemorrhage"), test_labels=labels,
+                           test_probabilities=np.stack([1 - p, p], axis=1), confusion_matrix=matrix,
+                           history=history or {"test_accuracy": [np.trace(matrix) / len(labels)]})
+
+
+def test_reruns_quote_each_seed_and_the_spread():
+    runs = {f"seed {s}": fake([[1]], history={"test_accuracy": [a]}) for s, a in enumerate((0.6, 0.7, 0.5))}
+    notes = narration.reruns(runs)
+    assert notes[0] == ("3 runs of the same recipe on the same slices gave test accuracies of "
+                        "60%, 70% and 50% (seed 0, seed 1 and seed 2).")
+    assert "spread of 20 percentage points" in notes[1]
+
+
+def test_retest_confirms_identical_numbers_and_flags_a_mismatch():
+    result = fake([[1]], history={"test_accuracy": [0.7]})
+    assert "identical to each other and to the 70%" in narration.retest(result, [0.7, 0.7])[0]
+    assert "tell an instructor" in narration.retest(result, [0.7, 0.65])[0]
+
+
+def test_thresholds_count_found_bleeds_and_false_alarms():
+    result = scored([0, 0, 0, 0, 1, 1], [0.05, 0.2, 0.3, 0.6, 0.15, 0.9])
+    high, low = narration.thresholds(result, (0.5, 0.1))
+    assert "flags 1 of the 2 hemorrhage slices (sensitivity 50%)" in high
+    assert "raises 1 false alarms among the 4 normal ones (specificity 75%)" in high
+    assert "flags 2 of the 2" in low and "raises 3 false alarms" in low
+
+
+def test_tradeoff_says_when_accuracy_picks_the_wrong_model():
+    imbalanced = scored([0] * 18 + [1, 1], [0.1] * 18 + [0.2, 0.3])        # 90 %, finds none
+    balanced = scored([0] * 10 + [1] * 10, [0.1] * 7 + [0.9] * 3 + [0.8] * 8 + [0.2] * 2)  # 75 %
+    notes = narration.tradeoff({"lesson 2": imbalanced, "lesson 3": balanced})
+    assert notes[0].startswith("lesson 2: test accuracy 90%; found 0 of 2 hemorrhage slices")
+    assert "found 8 of 10 hemorrhage slices (sensitivity 80%)" in notes[1]
+    assert notes[2] == ("lesson 2 has the higher accuracy, yet lesson 3 finds more of the bleeds: "
+                        "accuracy alone would have picked the wrong model.")
+
+
+def test_gap_change_reports_the_direction():
+    short = fake([[1]], history={"accuracy": [0.85], "test_accuracy": [0.75]})
+    long = fake([[1]], history={"accuracy": [0.97], "test_accuracy": [0.72]})
+    (sentence,) = narration.gap_change({"75 epochs": short, "250 epochs": long})
+    assert sentence == ("The gap between training and test accuracy widened: 10 percentage points "
+                        "with 75 epochs, 25 with 250 epochs.")
+
+
+def test_prevalence_applies_bayes_at_the_emergency_department_rate():
+    result = scored([0] * 10 + [1] * 10, [0.1] * 9 + [0.9] + [0.9] * 9 + [0.1])  # sens = spec = 90 %
+    here, ed = narration.prevalence(result, ed_prevalence=0.06)
+    assert "right 90% of the time at the test set's prevalence (50%)" in here
+    assert "right only 36% of the time: 64% of its flags" in ed  # 0.054 / (0.054 + 0.094)

@@ -1,0 +1,95 @@
+import sys
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from rsna_workshop.notebooks import NotebookError, run_notebooks, select_notebooks, workshop_notebooks
+
+LESSONS = ["01_small_dataset.ipynb", "02_class_imbalance.ipynb", "03_balanced_dataset.ipynb",
+           "04_overfitting_more_epochs.ipynb", "05_color_coding_hounsfield.ipynb"]
+COMMITTED = workshop_notebooks()
+
+
+def test_the_five_lessons_are_there_in_order():
+    assert [p.name for p in COMMITTED][:5] == LESSONS
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
+def test_committed_notebooks_carry_no_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    dirty = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+             and (cell.outputs or cell.execution_count is not None)]
+    assert not dirty, f"{path.name}: cells {dirty} carry outputs; clear them before committing"
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
+def test_first_code_cell_is_the_setup_cell_right_after_the_title(path):
+    nb = nbformat.read(path, as_version=4)
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    setup = nb.cells[1]
+    assert setup.cell_type == "code"
+    lines = setup.source.splitlines()
+    assert lines[0].startswith('PACKAGE_URL = "git+https://')
+    assert lines[1].startswith('DATA_SOURCE = "builtin"')
+    assert '"google.colab" in sys.modules' in setup.source
+    assert lines[-1] == "workshop = prepare(DATA_SOURCE)"
+
+
+def test_every_notebook_has_objectives_discussion_and_instructor_note():
+    for path in COMMITTED:
+        text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells
+                         if c.cell_type == "markdown")
+        for heading in ("**In this lesson you will**", "## Discussion", "### Instructor note"):
+            assert heading in text, f"{path.name} lacks {heading}"
+
+
+def test_select_by_number_or_name_and_refuse_unknown_names():
+    assert [p.name for p in select_notebooks(["2", "05_color_coding_hounsfield", "1"])] == [
+        LESSONS[1], LESSONS[4], LESSONS[0]]
+    assert [p.name for p in select_notebooks([3, "03_balanced_dataset.ipynb"])] == [LESSONS[2]]
+    with pytest.raises(ValueError, match="No notebook called 'nine'.*01_small_dataset.ipynb"):
+        select_notebooks(["nine"])
+
+
+def test_missing_notebook_folder_says_where_to_run(tmp_path):
+    with pytest.raises(FileNotFoundError, match="source checkout"):
+        workshop_notebooks(tmp_path)
+
+
+def _write(folder, name, *sources):
+    nbformat.write(new_notebook(cells=[new_code_cell(s) for s in sources]), folder / name)
+
+
+def test_run_writes_executed_notebook_and_html_in_the_notebook_folder(tmp_path):
+    source = tmp_path / "nbs"
+    source.mkdir()
+    _write(source, "01_where.ipynb", "import os, sys\nprint(os.getcwd())\nprint(sys.executable)")
+    (run,) = run_notebooks(tmp_path / "out", folder=source)
+    cwd, executable = nbformat.read(run.notebook, as_version=4).cells[0].outputs[0].text.split()
+    assert cwd == str(source)
+    assert executable == sys.executable
+    assert run.html.read_text().count("<html") == 1 and run.seconds > 0
+
+
+def test_a_failing_cell_names_notebook_and_cell_and_keeps_what_ran(tmp_path):
+    source = tmp_path / "nbs"
+    source.mkdir()
+    _write(source, "02_broken.ipynb", "x = 1", "y = x / 0")
+    with pytest.raises(NotebookError, match=r"02_broken.ipynb failed in code cell 2 \('y = x / 0'\)"):
+        run_notebooks(tmp_path / "out", names=["2"], folder=source)
+    written = nbformat.read(tmp_path / "out" / "02_broken.ipynb", as_version=4)
+    assert written.cells[1].outputs[0].ename == "ZeroDivisionError"
+    assert (tmp_path / "out" / "02_broken.html").is_file()
+
+
+@pytest.mark.slow
+def test_every_notebook_runs_end_to_end_on_the_builtin_cohort(tmp_path):
+    runs = run_notebooks(tmp_path, timeout=900)
+    assert [run.name for run in runs] == [p.name for p in COMMITTED]
+    for run in runs:
+        nb = nbformat.read(run.notebook, as_version=4)
+        errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                  if o.output_type == "error"]
+        assert not errors
