@@ -86,7 +86,7 @@ def read_labels(csv_path: str | Path) -> LabelTable:
 @lru_cache(maxsize=4)
 def _read_labels(path: str, mtime_ns: int, size: int) -> LabelTable:
     raw = Path(path).read_bytes()
-    header = raw.split(b"\n", 1)[0]
+    header = raw[: raw.find(b"\n")] if b"\n" in raw[:4096] else raw[:4096]
     columns = header.strip().lstrip(b"\xef\xbb\xbf").replace(b'"', b"").replace(b" ", b"")
     if columns != b"ID,Label":
         raise DataError(
@@ -94,8 +94,6 @@ def _read_labels(path: str, mtime_ns: int, size: int) -> LabelTable:
             f"has exactly 'ID,Label' (rows like ID_12cadc6af_epidural,0)."
         )
     data = np.frombuffer(raw, dtype=np.uint8)[len(header) + 1 :]
-    if b"\r" in raw:
-        data = data[data != ord("\r")]
     starts, commas, underscores = _row_offsets(data, path)
     ids = _gather_ids(data, starts, underscores)
     codes = _subtype_codes(data, underscores, commas, starts, path)
@@ -104,11 +102,15 @@ def _read_labels(path: str, mtime_ns: int, size: int) -> LabelTable:
 
 
 def _row_offsets(data: np.ndarray, path: str):
-    """Start, comma and last-underscore offsets of every non-empty row; checks the row shape."""
-    ends = np.flatnonzero(data == ord("\n"))
+    """Start, comma and last-underscore offsets of every non-empty row; checks the row shape.
+
+    ``ends`` are the offsets just past each row's text (before its LF or CRLF).
+    """
+    newlines = np.flatnonzero(data == ord("\n"))
     if len(data) and data[-1] != ord("\n"):
-        ends = np.append(ends, len(data))
-    starts = np.concatenate(([0], ends[:-1] + 1))
+        newlines = np.append(newlines, len(data))
+    starts = np.concatenate(([0], newlines[:-1] + 1))
+    ends = newlines - (data[np.maximum(newlines - 1, 0)] == ord("\r"))
     keep = ends > starts
     starts, ends = starts[keep], ends[keep]
     if len(starts) == 0:
@@ -208,8 +210,13 @@ def _present(ids: np.ndarray, image_dir: Path) -> np.ndarray:
     """Which ``ids`` have an ``<id>.dcm`` in ``image_dir`` (one directory listing)."""
     if not image_dir.is_dir():
         raise DataError(f"No image folder at '{image_dir}'. Expected the folder of ID_<id>.dcm files.")
-    names = [name[:-4] for name in os.listdir(image_dir) if name.endswith(".dcm")]
-    return np.isin(ids, np.array(names, dtype=ids.dtype)) if names else np.zeros(len(ids), bool)
+    width = ids.dtype.itemsize
+    names = [name[:-4] for name in os.listdir(image_dir) if name.endswith(".dcm") and len(name) - 4 <= width]
+    found = np.array(names, dtype=ids.dtype)
+    position = np.searchsorted(ids, found).clip(0, max(len(ids) - 1, 0))  # ids are sorted
+    present = np.zeros(len(ids), dtype=bool)
+    present[position[ids[position] == found]] = True
+    return present
 
 
 def from_rsna(
