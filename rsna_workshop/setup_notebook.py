@@ -21,6 +21,16 @@ from . import __version__, paths, weights
 
 BUILTIN, ORIGINAL = "builtin", "original"
 CI_ENV = "RSNA_WORKSHOP_CI"
+# The original workshop's project file holding each recipe's images (datasets.PROJECTS).
+ORIGINAL_PROJECT = {
+    "experiment1": "experiment1",
+    "experiment2": "experiment2",
+    "experiment3": "experiment3",
+    "experiment4": "experiment3",
+    "experiment4-250": "experiment3",
+    "experiment5-3class-gray": "experiment4",
+    "experiment5-3class-color": "experiment5",
+}
 
 
 def ci_mode() -> bool:
@@ -39,9 +49,14 @@ class Workshop:
     def dataset(self, recipe, seed: int = 0):
         """The lesson's images from this notebook's data source, sampled with ``seed``."""
         if self.data_source == ORIGINAL:
-            from .datasets import download_project, read_tm
+            from .datasets import DataError, download_project, read_tm
 
-            return read_tm(download_project(recipe.name))
+            if recipe.name not in ORIGINAL_PROJECT:
+                raise DataError(
+                    f"The original workshop published no project with the images of '{recipe.name}' "
+                    f"({recipe.title}). Set DATA_SOURCE = \"builtin\" in the first cell for this part."
+                )
+            return read_tm(download_project(ORIGINAL_PROJECT[recipe.name]))
         if self.data_source == BUILTIN:
             return recipe.dataset(seed=seed)
         return recipe.dataset(seed=seed, source=self.data_path)
@@ -79,11 +94,14 @@ def prepare(data_source: str | Path = BUILTIN) -> Workshop:
     print(f"rsna_workshop {__version__} ({Path(__file__).parent})")
     source = _weights_or_explain()
     if data_source == BUILTIN:
-        from .synthetic import ensure_cohort
+        from .synthetic import build_cohort
 
-        report = ensure_cohort()
-        workshop = Workshop(BUILTIN, paths.cohort_dir(), source)
-        print(f"Data: the built-in synthetic head CT cohort ({report.n_slices:,} slices) in {report.path}")
+        print("Data: checking the built-in synthetic head CT cohort (the first time, it is generated: "
+              "about a minute or two)...", flush=True)
+        report = build_cohort()
+        workshop = Workshop(BUILTIN, report.path, source)
+        done = f"generated in {report.seconds:.0f} s" if report.built else "ready"
+        print(f"Data: the built-in cohort, {report.n_slices:,} slices, {done}: {report.path}")
     elif data_source == ORIGINAL:
         workshop = Workshop(ORIGINAL, None, source)
         print("Data: the original workshop's project files (downloaded once per lesson, needs internet)")
