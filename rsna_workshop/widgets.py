@@ -1,0 +1,318 @@
+"""ipywidgets for a projected notebook: train like Teachable Machine, move a threshold, window a
+slice, colour-code blood, preview an upload.
+
+Each function returns one widget (a ``VBox``) to display. Pictures are PNGs in an
+``ipywidgets.Image``, so they update in place and need no kernel to render. Each box carries
+``controls`` (name to control widget), ``image`` (the picture widget), ``status`` (an HTML line)
+and its update function, so a test (or an instructor) can drive it by setting a control's value
+or calling the function directly.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import ipywidgets as widgets
+import numpy as np
+from matplotlib.ticker import PercentFormatter
+from PIL import Image
+
+from rsna_workshop import evaluation, figures
+
+PICTURE_DPI = 72
+REDRAW_SECONDS = 0.25  # at most four curve redraws per second while training
+BATCH_SIZES = (16, 32, 64, 128, 256, 512)  # Teachable Machine's choices
+BIG = widgets.Layout(width="600px")
+STYLE = {"description_width": "140px"}
+
+
+def figure_png(fig, dpi: int = PICTURE_DPI) -> bytes:
+    """A matplotlib figure as PNG bytes."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def array_png(array: np.ndarray) -> bytes:
+    """A uint8 gray or RGB array as PNG bytes."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(array, dtype=np.uint8)).save(buffer, format="png")
+    return buffer.getvalue()
+
+
+def picture(width: str = "900px") -> widgets.Image:
+    """An empty PNG picture widget of the given display width."""
+    return widgets.Image(format="png", layout=widgets.Layout(width=width))
+
+
+def html_line(text: str = "") -> widgets.HTML:
+    """A status line in a font big enough for a projector."""
+    return widgets.HTML(f"<div style='font-size:20px'>{text}</div>")
+
+
+def set_line(line: widgets.HTML, text: str, color: str = "black") -> None:
+    """Replace a status line's text."""
+    line.value = f"<div style='font-size:20px; color:{color}'>{text}</div>"
+
+
+def panel(controls: dict, image: widgets.Image, status: widgets.HTML, **functions) -> widgets.VBox:
+    """Lay controls, status line and picture out top to bottom; attach them for tests."""
+    box = widgets.VBox([*controls.values(), status, image])
+    box.controls, box.image, box.status = controls, image, status
+    for name, function in functions.items():
+        setattr(box, name, function)
+    return box
+
+
+def hu_of(source) -> np.ndarray:
+    """Hounsfield units from a 2-D array, a ``CTSlice`` or a DICOM file path."""
+    if isinstance(source, (str, Path)):
+        from rsna_workshop import dicom
+
+        return dicom.read_ct(source).hu
+    hu = np.asarray(getattr(source, "hu", source), dtype=np.float32)
+    if hu.ndim != 2:
+        raise ValueError(f"Expected one CT slice as a 2-D array of HU, got shape {hu.shape}. "
+                         f"Pass a slice, e.g. dicom.read_ct(path).hu.")
+    return hu
+
+
+# ---- training ----------------------------------------------------------------------------------
+
+
+def train_model(dataset, **settings):
+    """Train with :func:`rsna_workshop.training.train` (a seam tests can replace)."""
+    from rsna_workshop import training
+
+    return training.train(dataset, **settings)
+
+
+def training_panel(dataset, seed: int = 0) -> widgets.VBox:
+    """Teachable Machine's training panel: epochs, batch size, learning rate and a Train button.
+
+    Progress and the accuracy and loss curves update every epoch; at the end the "under the
+    hood" panel appears and the result is kept as ``box.result``. ``box.train()`` does what
+    the button does.
+    """
+    defaults = dict(epochs=50, batch_size=16, learning_rate=0.001)
+    defaults.update(getattr(dataset, "train_defaults", None) or {})
+    controls = {
+        "epochs": widgets.BoundedIntText(defaults["epochs"], min=1, max=1000,
+                                         description="Epochs", layout=BIG, style=STYLE),
+        "batch_size": widgets.Dropdown(options=BATCH_SIZES, value=int(defaults["batch_size"]),
+                                       description="Batch size", layout=BIG, style=STYLE),
+        "learning_rate": widgets.BoundedFloatText(defaults["learning_rate"], min=1e-6, max=1.0,
+                                                  step=0.0001, description="Learning rate",
+                                                  layout=BIG, style=STYLE),
+        "train": widgets.Button(description="Train model", button_style="primary",
+                                layout=widgets.Layout(width="300px", height="50px")),
+        "progress": widgets.IntProgress(value=0, min=0, max=1, description="Epoch",
+                                        layout=BIG, style=STYLE),
+    }
+    image, status = picture(), html_line("Press <b>Train model</b>.")
+    last_draw = [0.0]
+
+    def show_epoch(epoch: int, history: dict) -> None:
+        """Per-epoch callback: move the progress bar, redraw the curves (throttled)."""
+        total = controls["epochs"].value
+        controls["progress"].max, controls["progress"].value = total, epoch
+        set_line(status, f"Epoch {epoch}/{total}: train accuracy {history['accuracy'][-1]:.2f}, "
+                         f"test accuracy {history['test_accuracy'][-1]:.2f}")
+        if epoch == total or time.monotonic() - last_draw[0] > REDRAW_SECONDS:
+            fig, axes = figures.new_figure(1, 2, size=(16, 6))
+            figures.draw_curves(axes[0, 0], history, "accuracy")
+            figures.draw_curves(axes[0, 1], history, "loss")
+            image.value = figure_png(fig)
+            last_draw[0] = time.monotonic()
+
+    def train(_button=None):
+        """Train with the chosen settings; show the under-the-hood panel at the end."""
+        controls["train"].disabled = True
+        set_line(status, "Training...")
+        try:
+            box.result = train_model(
+                dataset, epochs=controls["epochs"].value,
+                batch_size=controls["batch_size"].value,
+                learning_rate=controls["learning_rate"].value, seed=seed, on_epoch=show_epoch,
+            )
+        except Exception as error:  # show the message on the projector, keep the panel usable
+            set_line(status, f"Training failed: {error}", color="#D55E00")
+            raise
+        finally:
+            controls["train"].disabled = False
+        history = box.result.history
+        set_line(status, f"Done in {getattr(box.result, 'seconds', 0):.1f} s: final test "
+                         f"accuracy {history['test_accuracy'][-1]:.2f}")
+        image.value = figure_png(figures.under_the_hood(box.result))
+        return box.result
+
+    controls["train"].on_click(train)
+    box = panel(controls, image, status, train=train, show_epoch=show_epoch)
+    box.result = None
+    return box
+
+
+# ---- decision threshold ------------------------------------------------------------------------
+
+
+def threshold_explorer(result, positive=None) -> widgets.VBox:
+    """A decision-threshold slider; the confusion matrix, ROC operating point, sensitivity and
+    specificity follow it live. ``box.metrics`` is what is shown."""
+    controls = {"threshold": widgets.FloatSlider(0.5, min=0.01, max=0.99, step=0.01,
+                                                 description="Threshold", layout=BIG, style=STYLE,
+                                                 continuous_update=False, readout_format=".2f")}
+    image, status = picture(), html_line()
+
+    def redraw(change=None):
+        fig = figures.threshold_figure(result, controls["threshold"].value, positive)
+        box.metrics = fig.data["metrics"]
+        set_line(status, f"Sensitivity {box.metrics.sensitivity} &nbsp; "
+                         f"Specificity {box.metrics.specificity}")
+        image.value = figure_png(fig)
+
+    controls["threshold"].observe(redraw, names="value")
+    box = panel(controls, image, status, redraw=redraw)
+    redraw()
+    return box
+
+
+# ---- window and colour coding ------------------------------------------------------------------
+
+
+def window_explorer(source) -> widgets.VBox:
+    """Window presets plus centre and width sliders on one CT slice (array, CTSlice or DICOM)."""
+    from rsna_workshop import imaging
+
+    hu = hu_of(source)
+    center, width = imaging.WINDOWS["brain"]
+    controls = {
+        "preset": widgets.Dropdown(options=[*imaging.WINDOWS, "custom"], value="brain",
+                                   description="Window", layout=BIG, style=STYLE),
+        "center": widgets.IntSlider(int(center), min=-1000, max=2000, description="Centre (HU)",
+                                    layout=BIG, style=STYLE),
+        "width": widgets.IntSlider(int(width), min=1, max=4000, description="Width (HU)",
+                                   layout=BIG, style=STYLE),
+    }
+    image, status = picture("600px"), html_line()
+
+    def apply_preset(change=None):
+        name = controls["preset"].value
+        if name in imaging.WINDOWS:
+            c, w = imaging.WINDOWS[name]
+            with controls["center"].hold_trait_notifications(), \
+                 controls["width"].hold_trait_notifications():
+                controls["center"].value, controls["width"].value = int(c), int(w)
+
+    def redraw(change=None):
+        c, w = controls["center"].value, controls["width"].value
+        preset = next((n for n, cw in imaging.WINDOWS.items() if cw == (c, w)), "custom")
+        if controls["preset"].value != preset and change is not None:
+            controls["preset"].value = preset  # sliders moved off (or onto) a preset
+        set_line(status, f"Window {c} / {w}: {c - w / 2:g} HU and below black, "
+                         f"{c + w / 2:g} HU and above white")
+        image.value = array_png(imaging.window(hu, (c, w)))
+
+    controls["preset"].observe(apply_preset, names="value")
+    controls["center"].observe(redraw, names="value")
+    controls["width"].observe(redraw, names="value")
+    box = panel(controls, image, status, redraw=redraw)
+    redraw()
+    return box
+
+
+def color_code_explorer(source) -> widgets.VBox:
+    """Paint a HU range red on a brain-window slice: range slider, opacity, skull mask on/off.
+
+    Shows the plain slice beside the colour-coded one; ``box.painted_fraction`` is the share of
+    pixels painted.
+    """
+    from rsna_workshop import imaging
+
+    hu = hu_of(source)
+    low, high = imaging.BLOOD_HU
+    controls = {
+        "blood_hu": widgets.IntRangeSlider(value=(int(low), int(high)), min=-100, max=300,
+                                           description="Paint HU", layout=BIG, style=STYLE),
+        "opacity": widgets.FloatSlider(1.0, min=0.0, max=1.0, step=0.05, description="Opacity",
+                                       layout=BIG, style=STYLE),
+        "inside_skull": widgets.Checkbox(False, description="Only inside the skull",
+                                         layout=BIG, style=STYLE),
+    }
+    image, status = picture("1000px"), html_line()
+    plain = imaging.window(hu, "brain")
+
+    def redraw(change=None):
+        lo, hi = controls["blood_hu"].value
+        coded = imaging.color_code(hu, blood_hu=(lo, hi), opacity=controls["opacity"].value,
+                                   inside_skull=controls["inside_skull"].value)
+        painted = np.any(coded != plain[..., None], axis=2) if controls["opacity"].value else \
+            np.zeros(hu.shape, bool)
+        box.painted_fraction = float(painted.mean())
+        set_line(status, f"{lo} to {hi} HU painted red: {box.painted_fraction:.1%} of the pixels")
+        gap = np.full((hu.shape[0], 8, 3), 255, np.uint8)
+        image.value = array_png(np.hstack([np.repeat(plain[..., None], 3, axis=2), gap, coded]))
+
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    box = panel(controls, image, status, redraw=redraw)
+    redraw()
+    return box
+
+
+# ---- preview -----------------------------------------------------------------------------------
+
+
+@figures.styled
+def probability_figure(image: np.ndarray, classes, probabilities):
+    """The uploaded image beside one horizontal bar per class, like Teachable Machine's preview."""
+    fig, axes = figures.new_figure(1, 2, size=(15, 5.5), width_ratios=[1, 2])
+    axes[0, 0].imshow(image)
+    axes[0, 0].axis("off")
+    ax = axes[0, 1]
+    y = np.arange(len(classes))[::-1]
+    ax.barh(y, probabilities, color=[figures.CLASS_COLORS[k % 7] for k in range(len(classes))])
+    for yi, p in zip(y, probabilities):
+        ax.text(min(p + 0.02, 0.85), yi, f"{p:.0%}", va="center", fontsize=22, weight="bold")
+    ax.set_yticks(y, [figures.wrap(c) for c in classes], fontsize=20)
+    ax.set_xlim(0, 1)
+    ax.xaxis.set_major_formatter(PercentFormatter(1))
+    ax.set_title("Model output")
+    fig.data = {"probabilities": dict(zip(classes, np.asarray(probabilities).tolist()))}
+    return fig
+
+
+def preview(result) -> widgets.VBox:
+    """Upload a PNG, JPEG or DICOM; see the model's probability for each class as bars.
+
+    ``box.show_file(name, content)`` does what an upload does and returns the probabilities.
+    """
+    from rsna_workshop import imaging
+
+    controls = {"upload": widgets.FileUpload(accept=".dcm,.dicom,.png,.jpg,.jpeg",
+                                             multiple=False, description="Upload image",
+                                             layout=widgets.Layout(width="300px", height="50px"))}
+    image, status = picture(), html_line("Upload a head CT slice (DICOM, PNG or JPEG).")
+
+    def show_file(name: str, content: bytes) -> dict:
+        preprocess = getattr(getattr(result, "dataset", None), "preprocess", None)
+        options = {"preprocess": preprocess} if preprocess is not None else {}
+        try:
+            picture_224 = imaging.load_image(bytes(content), name=name, **options)
+        except ValueError as error:
+            set_line(status, f"Cannot use this file: {error}", color="#D55E00")
+            return {}
+        probabilities = np.asarray(result.predict(picture_224[None]), dtype=float).reshape(-1)
+        fig = probability_figure(picture_224, result.classes, probabilities)
+        best = int(probabilities.argmax())
+        set_line(status, f"{name}: <b>{result.classes[best]}</b> ({probabilities[best]:.0%})")
+        image.value = figure_png(fig)
+        return fig.data["probabilities"]
+
+    def on_upload(change):
+        for upload in change["new"]:
+            show_file(upload["name"], upload["content"])
+
+    controls["upload"].observe(on_upload, names="value")
+    return panel(controls, image, status, show_file=show_file)

@@ -1,0 +1,148 @@
+"""Each widget builds, and moving its controls (or calling its callbacks) updates what it shows."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import types
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from rsna_workshop import evaluation, imaging, widgets
+from test_figures import fake_result
+
+
+def shown(box) -> np.ndarray:
+    """The picture a widget shows now, as an array."""
+    return np.asarray(Image.open(io.BytesIO(box.image.value)))
+
+
+def head_hu() -> np.ndarray:
+    """A round 'head': air outside, a bone ring, brain at 30 HU and a 70 HU blob."""
+    yy, xx = np.mgrid[:128, :128]
+    r = np.hypot(yy - 64, xx - 64)
+    hu = np.full((128, 128), -1000.0, np.float32)
+    hu[r < 60] = 1000.0
+    hu[r < 52] = 30.0
+    hu[np.hypot(yy - 50, xx - 70) < 8] = 70.0
+    return hu
+
+
+def test_threshold_explorer_updates_counts_and_picture_with_the_slider():
+    result = fake_result()
+    box = widgets.threshold_explorer(result)
+    first_picture = box.image.value
+    assert box.metrics == evaluation.result_metrics(result, threshold=0.5)
+    box.controls["threshold"].value = 0.2
+    assert box.metrics == evaluation.result_metrics(result, threshold=0.2)
+    assert box.image.value != first_picture
+    assert f"Sensitivity {box.metrics.sensitivity}" in box.status.value
+
+
+def test_window_explorer_presets_move_the_sliders_and_sliders_go_custom():
+    hu = head_hu()
+    box = widgets.window_explorer(hu)
+    np.testing.assert_array_equal(shown(box), imaging.window(hu, "brain"))
+    box.controls["preset"].value = "bone"
+    assert (box.controls["center"].value, box.controls["width"].value) == (600, 2800)
+    np.testing.assert_array_equal(shown(box), imaging.window(hu, "bone"))
+    box.controls["width"].value = 500
+    assert box.controls["preset"].value == "custom"
+    np.testing.assert_array_equal(shown(box), imaging.window(hu, (600, 500)))
+    assert "350 HU and below black" in box.status.value
+
+
+def test_window_explorer_rejects_a_volume():
+    with pytest.raises(ValueError, match="one CT slice"):
+        widgets.window_explorer(np.zeros((3, 64, 64)))
+
+
+def test_color_code_explorer_follows_range_opacity_and_skull_mask():
+    hu = head_hu()
+    box = widgets.color_code_explorer(hu)
+    coded = shown(box)[:, -128:]
+    np.testing.assert_array_equal(coded, imaging.color_code(hu, blood_hu=(50, 90)))
+    blob_only = box.painted_fraction
+    assert blob_only == pytest.approx(np.mean((hu >= 50) & (hu <= 90)))
+    box.controls["blood_hu"].value = (20, 90)  # now brain is painted too
+    assert box.painted_fraction > 10 * blob_only
+    box.controls["inside_skull"].value = True
+    expected = imaging.color_code(hu, blood_hu=(20, 90), inside_skull=True)
+    np.testing.assert_array_equal(shown(box)[:, -128:], expected)
+    box.controls["opacity"].value = 0.0
+    assert box.painted_fraction == 0.0
+
+
+def test_preview_shows_the_probabilities_of_an_uploaded_png():
+    result = fake_result()
+    seen = []
+
+    def predict(images):
+        seen.append(np.asarray(images).shape)
+        return np.array([[0.25, 0.75]])
+
+    result.predict = predict
+    box = widgets.preview(result)
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((300, 200, 3), 90, np.uint8)).save(buffer, format="png")
+    probabilities = box.show_file("slice.png", buffer.getvalue())
+    assert seen == [(1, 224, 224, 3)]
+    assert probabilities == {"normal": 0.25, "hemorrhage": 0.75}
+    assert "hemorrhage</b> (75%)" in box.status.value and box.image.value
+
+
+def test_preview_upload_event_and_a_broken_file():
+    result = fake_result()
+    result.predict = lambda images: np.array([[0.9, 0.1]])
+    box = widgets.preview(result)
+    box.show_file("notes.txt", b"not an image")
+    assert "Cannot use this file" in box.status.value and "notes.txt" in box.status.value
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((50, 50), np.uint8)).save(buffer, format="png")
+    box.controls["upload"].value = [{"name": "a.png", "type": "image/png", "size": 1,
+                                     "content": memoryview(buffer.getvalue()),
+                                     "last_modified": datetime.datetime.now(datetime.timezone.utc)}]
+    assert "a.png: <b>normal</b> (90%)" in box.status.value
+
+
+def test_training_panel_trains_with_the_chosen_settings_and_draws_each_epoch(monkeypatch):
+    dataset = types.SimpleNamespace(train_defaults={"epochs": 3, "batch_size": 32,
+                                                    "learning_rate": 0.0005})
+    calls = []
+
+    def fake_train(data, *, epochs, batch_size, learning_rate, seed, on_epoch):
+        calls.append((data, epochs, batch_size, learning_rate, seed))
+        result = fake_result()
+        history = {key: [] for key in result.history}
+        for epoch in range(1, epochs + 1):
+            for key in history:
+                history[key].append(float(result.history[key][epoch - 1]))
+            on_epoch(epoch, history)
+            assert box.controls["progress"].value == epoch
+        result.history, result.seconds = history, 1.5
+        return result
+
+    monkeypatch.setattr(widgets, "train_model", fake_train)
+    monkeypatch.setattr(widgets, "REDRAW_SECONDS", 0.0)
+    box = widgets.training_panel(dataset, seed=7)
+    assert box.controls["epochs"].value == 3 and box.controls["batch_size"].value == 32
+    box.controls["epochs"].value = 4
+    box.controls["train"].click()
+    assert calls == [(dataset, 4, 32, 0.0005, 7)]
+    assert box.result.history["accuracy"] == pytest.approx(list(fake_result().history["accuracy"][:4]))
+    assert "final test accuracy" in box.status.value and not box.controls["train"].disabled
+    assert shown(box).shape[1] > 1000  # the under-the-hood panel
+
+
+def test_training_panel_shows_a_failure_and_stays_usable(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(widgets, "train_model", broken)
+    box = widgets.training_panel(types.SimpleNamespace())
+    with pytest.raises(RuntimeError):
+        box.train()
+    assert "Training failed: out of memory" in box.status.value
+    assert not box.controls["train"].disabled
