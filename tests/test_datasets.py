@@ -62,9 +62,11 @@ def make_rsna(root, slices=SLICES, *, dicom=True, patients_csv=True, rows=None):
     if patients_csv:
         with open(root / "slices.csv", "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["ID", "PatientID", "StudyInstanceUID", "SeriesInstanceUID", "z", "level", "subtypes"])
+            writer.writerow(["ID", "PatientID", "StudyInstanceUID", "SeriesInstanceUID", "z", "level",
+                             "subtypes"])
             for n, (image_id, positive, patient) in enumerate(slices):
-                writer.writerow([image_id, patient, f"1.2.{patient[1:]}", f"1.2.{patient[1:]}.1", n, 0.5, "|".join(positive)])
+                study = f"1.2.{patient[1:]}"
+                writer.writerow([image_id, patient, study, study + ".1", n, 0.5, "|".join(positive)])
     return root
 
 
@@ -73,7 +75,7 @@ def rsna(tmp_path):
     return make_rsna(tmp_path / "rsna")
 
 
-# --- the RSNA label file -----------------------------------------------------------------------
+# --- the RSNA label file --------------------------------------------------------------------------
 
 
 def test_read_labels_merges_six_rows_per_image_in_any_order(tmp_path):
@@ -108,7 +110,7 @@ def test_bad_label_files_say_what_is_wrong(tmp_path, text, message):
         read_labels(path)
 
 
-# --- from_rsna -----------------------------------------------------------------------------------
+# --- from_rsna ------------------------------------------------------------------------------------
 
 
 def test_rules_choose_classes(rsna):
@@ -162,7 +164,7 @@ def test_rsna_image_is_model_ready(rsna):
     np.testing.assert_array_equal(data.images([0])[0], image)
 
 
-# --- sampling --------------------------------------------------------------------------------------
+# --- sampling -------------------------------------------------------------------------------------
 
 
 def test_sample_is_seeded_and_nested(rsna):
@@ -177,13 +179,14 @@ def test_sample_is_seeded_and_nested(rsna):
 
 def test_sample_more_than_available_says_how_many(rsna):
     data = from_rsna(rsna, "hemorrhage")
-    with pytest.raises(DataError, match="Asked for 30 'normal' images but the data set has only 12; and 30 'hemorrhage' .* only 8"):
+    expected = "Asked for 30 'normal' images but the data set has only 12; and 30 'hemorrhage' .* only 8"
+    with pytest.raises(DataError, match=expected):
         data.sample(30, seed=0)
     with pytest.raises(DataError, match=r"classes \['bleed'\]"):
         data.sample({"bleed": 1}, seed=0)
 
 
-# --- content keys ------------------------------------------------------------------------------------
+# --- content keys ---------------------------------------------------------------------------------
 
 
 def test_content_key_follows_bytes_and_preprocessing(rsna):
@@ -202,7 +205,7 @@ def test_content_key_follows_bytes_and_preprocessing(rsna):
     assert other_process.stdout.strip() == keys[3]
 
 
-# --- splits --------------------------------------------------------------------------------------------
+# --- splits ---------------------------------------------------------------------------------------
 
 
 def test_teachable_split_takes_ceil_15_percent_per_class_deterministically():
@@ -243,7 +246,7 @@ def test_patient_split_needs_known_patients(tmp_path):
         patient_split(from_folder(folder), seed=0)
 
 
-# --- folders of class folders -------------------------------------------------------------------------------
+# --- folders of class folders ---------------------------------------------------------------------
 
 
 def make_folder(root):
@@ -296,7 +299,7 @@ def test_folder_with_one_class_is_an_error(tmp_path):
         from_folder(tmp_path)
 
 
-# --- open_data ----------------------------------------------------------------------------------------------------
+# --- open_data ------------------------------------------------------------------------------------
 
 
 def test_open_data_recognises_each_source(tmp_path, rsna):
@@ -326,3 +329,22 @@ def test_png_bytes_round_trip_through_item(tmp_path):
     root = make_folder(tmp_path / "mine")
     item = from_folder(root).items[0]
     assert Image.open(io.BytesIO(item.read_bytes())).size == (300, 200)
+
+
+# --- the built-in cohort's own files --------------------------------------------------------------
+
+
+def test_reads_the_cohort_that_synthetic_writes(tmp_path):
+    from rsna_workshop.datasets.core import _dicom_patient_id
+    from rsna_workshop.synthetic import build_cohort
+
+    root = build_cohort(tmp_path / "cohort", scale=0.01, workers=1).path
+    data = from_rsna(root, "hemorrhage")
+    assert len(data) == len(list((root / "stage_2_train").glob("*.dcm")))
+    assert sum(data.counts().values()) == len(data) and min(data.counts().values()) > 0
+    for item in data.items[:3]:  # patients from slices.csv agree with the DICOM headers
+        assert item.patient_id == _dicom_patient_id(item)
+    train, test = patient_split(data, seed=0)
+    patients = np.array(data.patient_ids())
+    assert set(patients[train]).isdisjoint(patients[test])
+    assert data.image(0).shape == (224, 224, 3)

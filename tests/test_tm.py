@@ -105,7 +105,7 @@ def test_class_names_that_break_the_file_format_are_refused(project, tmp_path):
         write_tm(data, tmp_path / "x.tm")
 
 
-# --- hostile or broken files ---------------------------------------------------------------------------
+# --- hostile or broken files ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ["/etc/evil-!-0.jpg", "../evil-!-0.jpg", "a/../../evil-!-0.jpg",
@@ -151,7 +151,8 @@ def test_missing_manifest_or_other_project_type_is_refused(tmp_path):
     with pytest.raises(DataError, match="manifest.json in .* cannot be read"):
         read_tm(broken)
     with pytest.raises(DataError, match="trainEpochs to 'many'"):
-        read_tm(make_tm(tmp_path / "epochs.tm", images, {"type": "image", "appdata": {"trainEpochs": "many"}}))
+        manifest = {"type": "image", "appdata": {"trainEpochs": "many"}}
+        read_tm(make_tm(tmp_path / "epochs.tm", images, manifest))
 
 
 def test_undecodable_sample_is_skipped_with_one_warning(tmp_path):
@@ -173,7 +174,7 @@ def test_class_left_without_images_is_an_error(tmp_path):
             read_tm(path)
 
 
-# --- the original workshop's projects ------------------------------------------------------------------------
+# --- the original workshop's projects -------------------------------------------------------------
 
 
 def test_download_once_into_the_data_folder(tmp_path, monkeypatch, project):
@@ -218,3 +219,14 @@ def test_project_urls_point_at_the_published_files():
     assert tm.project_url("experiment1") == (
         "https://github.com/kitamura-felipe/RSNASpotlight2021/raw/main/experiments/experiment1.tm")
     assert list(tm.PROJECTS) == [f"experiment{i}" for i in range(1, 6)]
+
+
+def test_open_data_downloads_an_original_project_by_name(tmp_path, monkeypatch, project):
+    from rsna_workshop.datasets import open_data
+
+    monkeypatch.setenv("RSNA_WORKSHOP_DATA", str(tmp_path / "data"))
+    monkeypatch.delenv("RSNA_WORKSHOP_OFFLINE", raising=False)
+    (tmp_path / "experiment4.tm").write_bytes(project.read_bytes())
+    monkeypatch.setattr(tm, "PROJECT_BASE_URL", tmp_path.as_uri() + "/")
+    data, defaults = open_data("original-experiment4")
+    assert data.counts() == {"Normal": 3, "Bleed here": 1} and defaults["epochs"] == 30

@@ -129,7 +129,8 @@ def _row_offsets(data: np.ndarray, path: str):
     last_underscore = underscores[np.maximum(last, 0)] if len(underscores) else np.zeros_like(commas)
     bad_id = (last < 0) | (last_underscore <= starts) | (data[starts] != ord("I"))
     if bad_id.any():
-        _bad_row(data, starts, ends, int(np.flatnonzero(bad_id)[0]), path, "needs an ID like ID_<id>_<subtype>")
+        row = int(np.flatnonzero(bad_id)[0])
+        _bad_row(data, starts, ends, row, path, "needs an ID like ID_<id>_<subtype>")
     return starts, commas, last_underscore
 
 

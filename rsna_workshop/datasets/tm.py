@@ -166,7 +166,8 @@ def read_tm(path: str | Path) -> Dataset:
             else:
                 skipped.append(member)
     if ignored:
-        warnings.warn(f"Ignored {len(ignored)} member(s) of '{path.name}' that are not samples: {ignored[:10]}")
+        warnings.warn(f"Ignored {len(ignored)} member(s) of '{path.name}' that are not samples: "
+                      f"{ignored[:10]}")
     warn_skipped(skipped, path.name)
     require_classes(classes, items, path.name)
     return Dataset(tuple(classes), items, name=path.stem, train_defaults=_train_defaults(manifest, path))
