@@ -77,6 +77,7 @@ Thick slices cut the skull obliquely near the vertex and widen the rim: raise th
 SKULL_GAP_PX = 24
 """Gaps in the skull up to about this wide (pixels) are bridged by :func:`skull_interior`."""
 
+
 def window(hu: np.ndarray, window: str | tuple[float, float] = "brain") -> np.ndarray:
     """Map HU to 0-255 gray levels through a display window.
 
@@ -138,8 +139,8 @@ def skull_interior(hu: np.ndarray, margin: int = SKULL_MARGIN_PX, bone_hu: float
     table, where partial-volume averaging of bone and brain gives blood-like HU. A slice without a
     closed skull (above the vertex, a wide craniectomy) has an empty interior.
 
-    Gaps are bridged by a morphological closing on 2 x 2 blocks, which keeps this cheap (about a
-    millisecond for 512 x 512); a brain region narrower than ``gap`` joined to the rest only through
+    Gaps are bridged by a morphological closing on 2 x 2 blocks, which keeps this cheap (about two
+    milliseconds for 512 x 512); a brain region narrower than ``gap`` joined to the rest only through
     a gap narrower than ``gap`` may be left out.
 
     Returns
@@ -345,7 +346,7 @@ class Preprocess:
     -------
     >>> step = Preprocess(color_code=True, inside_skull=True)
     >>> step.key
-    'v1-brain-red50:90-op1-skull'
+    'v2-brain-red50:90-op1-skull'
     >>> step(np.zeros((512, 512), np.float32)).shape
     (224, 224, 3)
     """
@@ -357,7 +358,7 @@ class Preprocess:
     opacity: float = 1.0
     multi_window: bool = False
 
-    VERSION = 1  # bump when the pixels a given key produces change (it invalidates caches)
+    VERSION = 2  # bump when the pixels a given key produces change (it invalidates caches)
 
     def __post_init__(self):
         if self.window != "file":
@@ -388,7 +389,9 @@ class Preprocess:
         """A short stable string naming the preprocessing, for cache keys."""
         if self.multi_window:
             return f"v{self.VERSION}-multi"
-        name = self.window if isinstance(self.window, str) else f"w{_num(self.window[0])}:{_num(self.window[1])}"
+        name = self.window
+        if not isinstance(name, str):
+            name = f"w{_num(name[0])}:{_num(name[1])}"
         if not self.color_code:
             return f"v{self.VERSION}-{name}"
         low, high = self.blood_hu

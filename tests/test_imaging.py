@@ -154,9 +154,10 @@ def test_multi_window_stacks_brain_subdural_and_bone():
 
 
 def test_square_crop_keeps_the_centre():
-    np.testing.assert_array_equal(square_crop(np.arange(15).reshape(3, 5)), [[1, 2, 3], [6, 7, 8], [11, 12, 13]])
+    np.testing.assert_array_equal(square_crop(np.arange(15).reshape(3, 5)),
+                                  [[1, 2, 3], [6, 7, 8], [11, 12, 13]])
     wide = np.arange(28).reshape(4, 7)
-    np.testing.assert_array_equal(square_crop(wide), wide[:, 1:5])  # odd difference: one more cut on the right
+    np.testing.assert_array_equal(square_crop(wide), wide[:, 1:5])  # odd difference: cut one more on the right
     assert square_crop(np.zeros((9, 4, 3))).shape == (4, 4, 3)
 
 
@@ -222,17 +223,17 @@ def test_preprocess_file_window_uses_the_dicom_window():
 
 def test_preprocess_keys_are_short_stable_and_distinct():
     keys = {
-        Preprocess(): "v1-brain",
-        Preprocess(window=(30, 60)): "v1-w30:60",
-        Preprocess(window="file"): "v1-file",
-        Preprocess(color_code=True): "v1-brain-red50:90-op1",
-        Preprocess(color_code=True, inside_skull=True, opacity=0.5): "v1-brain-red50:90-op0.5-skull",
-        Preprocess(color_code=True, blood_hu=(60, 100)): "v1-brain-red60:100-op1",
-        Preprocess(multi_window=True): "v1-multi",
+        Preprocess(): "v2-brain",
+        Preprocess(window=(30, 60)): "v2-w30:60",
+        Preprocess(window="file"): "v2-file",
+        Preprocess(color_code=True): "v2-brain-red50:90-op1",
+        Preprocess(color_code=True, inside_skull=True, opacity=0.5): "v2-brain-red50:90-op0.5-skull",
+        Preprocess(color_code=True, blood_hu=(60, 100)): "v2-brain-red60:100-op1",
+        Preprocess(multi_window=True): "v2-multi",
     }
     for preprocess, key in keys.items():
         assert preprocess.key == key
-    assert Preprocess(inside_skull=True).key == "v1-brain"  # no colour-coding: the mask changes nothing
+    assert Preprocess(inside_skull=True).key == "v2-brain"  # no colour-coding: the mask changes nothing
     assert Preprocess(window=[30, 60]) == Preprocess(window=(30.0, 60.0))
     assert hash(Preprocess(window=[30, 60])) == hash(Preprocess(window=(30, 60)))
 
