@@ -189,7 +189,8 @@ def test_sample_more_than_available_says_how_many(rsna):
 # --- content keys ---------------------------------------------------------------------------------
 
 
-def test_content_key_follows_bytes_and_preprocessing(rsna):
+def test_content_key_follows_bytes_and_preprocessing(rsna, tmp_path, monkeypatch):
+    monkeypatch.setenv("RSNA_WORKSHOP_DATA", str(tmp_path / "data"))
     data = from_rsna(rsna, "hemorrhage")
     keys = [data.content_key(i) for i in range(len(data))]
     assert len(set(keys)) == len(data)  # every file differs
@@ -203,6 +204,29 @@ def test_content_key_follows_bytes_and_preprocessing(rsna):
     )
     other_process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert other_process.stdout.strip() == keys[3]
+
+
+def test_file_digests_are_remembered_across_processes(rsna, tmp_path, monkeypatch):
+    from rsna_workshop.datasets.core import Item, _Digests
+
+    monkeypatch.setenv("RSNA_WORKSHOP_DATA", str(tmp_path / "data"))
+    item = from_rsna(rsna, "hemorrhage").items[0]
+    first = _Digests()
+    digest = first(item)
+    first.save()
+    assert (tmp_path / "data" / "cache" / _Digests.FILE).is_file()
+
+    def no_reading(self):
+        raise AssertionError("a remembered file was read again")
+
+    monkeypatch.setattr(Item, "read_bytes", no_reading)
+    assert _Digests()(item) == digest  # a new process: from the memo, without reading
+    monkeypatch.undo()
+    monkeypatch.setenv("RSNA_WORKSHOP_DATA", str(tmp_path / "data"))
+    item.source.write_bytes(item.source.read_bytes() + b"\0")  # a changed file is hashed again
+    third = _Digests()
+    assert third(item) != digest
+    third.save()
 
 
 # --- splits ---------------------------------------------------------------------------------------
