@@ -134,7 +134,7 @@ def draw_metrics(ax, metrics: evaluation.BinaryMetrics) -> None:
                     [interval.high - interval.estimate]], fmt="o", color=BLUE, capsize=8,
                     markersize=14, elinewidth=4, capthick=3)
         ax.text(1.04, y, f"{interval.estimate:.0%}  ({interval.low:.0%}-{interval.high:.0%})"
-                f"\n{interval.successes}/{interval.n}", va="center", fontsize=16)
+                f"\n{interval.successes}/{interval.n}", va="center", fontsize=18)
     ax.set_yticks(range(len(rows)), [name for name, _ in rows])
     ax.set_xlim(0, 1)
     ax.set_ylim(-0.6, len(rows) - 0.4)
@@ -318,7 +318,7 @@ def draw_per_1000(ax, sensitivity, specificity, prevalences: dict) -> dict:
                label="flagged, no bleed" if x == 0 else None)
         ax.text(x, true_alarms + false_alarms, f"{true_alarms:.0f} of {true_alarms + false_alarms:.0f}"
                 f"\nflags are real\n({missed:.0f} bleeds missed)", ha="center", va="bottom",
-                fontsize=16)
+                fontsize=18)
     ax.set_xticks(range(len(prevalences)), [wrap(n, 12) for n in prevalences])
     ax.set_ylabel("Scans flagged, per 1,000 head CTs")
     top = max(v["true_alarms"] + v["false_alarms"] for v in out.values())

@@ -296,7 +296,8 @@ def preview(result) -> widgets.VBox:
     image, status = picture(), html_line("Upload a head CT slice (DICOM, PNG or JPEG).")
 
     def show_file(name: str, content: bytes) -> dict:
-        preprocess = getattr(getattr(result, "dataset", None), "preprocess", None)
+        preprocess = (getattr(result, "preprocess", None)
+                      or getattr(getattr(result, "dataset", None), "preprocess", None))
         options = {"preprocess": preprocess} if preprocess is not None else {}
         try:
             picture_224 = imaging.load_image(bytes(content), name=name, **options)

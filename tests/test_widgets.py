@@ -101,9 +101,10 @@ def test_preview_upload_event_and_a_broken_file():
     assert "Cannot use this file" in box.status.value and "notes.txt" in box.status.value
     buffer = io.BytesIO()
     Image.fromarray(np.zeros((50, 50), np.uint8)).save(buffer, format="png")
-    box.controls["upload"].value = [{"name": "a.png", "type": "image/png", "size": 1,
-                                     "content": memoryview(buffer.getvalue()),
-                                     "last_modified": datetime.datetime.now(datetime.timezone.utc)}]
+    uploaded = {"name": "a.png", "type": "image/png", "size": 1,
+                "content": memoryview(buffer.getvalue()),
+                "last_modified": datetime.datetime.now(datetime.timezone.utc)}
+    box.controls["upload"].value = [uploaded]  # what the browser does on upload
     assert "a.png: <b>normal</b> (90%)" in box.status.value
 
 
@@ -131,7 +132,8 @@ def test_training_panel_trains_with_the_chosen_settings_and_draws_each_epoch(mon
     box.controls["epochs"].value = 4
     box.controls["train"].click()
     assert calls == [(dataset, 4, 32, 0.0005, 7)]
-    assert box.result.history["accuracy"] == pytest.approx(list(fake_result().history["accuracy"][:4]))
+    expected = fake_result().history["accuracy"][:4]
+    assert box.result.history["accuracy"] == pytest.approx(list(expected))
     assert "final test accuracy" in box.status.value and not box.controls["train"].disabled
     assert shown(box).shape[1] > 1000  # the under-the-hood panel
 
