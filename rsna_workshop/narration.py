@@ -37,6 +37,10 @@ def _pct(value: float) -> str:
     return f"{value:.0%}"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _matrix(result) -> np.ndarray:
     return np.asarray(result.confusion_matrix, dtype=int)
 
@@ -204,7 +208,7 @@ def thresholds(result, levels=(0.5, 0.1), positive=None) -> Notes:
         m = evaluation.result_metrics(result, positive, threshold=level)
         notes.append(f"Calling a slice hemorrhage from a probability of {_pct(level)}: it flags "
                      f"{m.tp} of the {m.tp + m.fn} hemorrhage slices (sensitivity "
-                     f"{_pct(m.sensitivity.estimate)}) and raises {m.fp} false alarms among the "
+                     f"{_pct(m.sensitivity.estimate)}) and raises {_count(m.fp, 'false alarm')} among the "
                      f"{m.tn + m.fp} normal ones (specificity {_pct(m.specificity.estimate)}).")
     return notes
 

@@ -62,6 +62,24 @@ class Workshop:
         return recipe.dataset(seed=seed, source=self.data_path)
 
 
+def quiet_tensorflow() -> None:
+    """Import TensorFlow with its start-up log lines silenced (CPU features, CUDA probing).
+
+    They are written straight to the process's error stream, where a notebook shows them in red
+    and alarms people although nothing is wrong. Later messages and all errors still show.
+    """
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 def _weights_or_explain() -> weights.WeightsSource:
     try:
         return weights.resolve_weights()
@@ -110,6 +128,7 @@ def prepare(data_source: str | Path = BUILTIN) -> Workshop:
         workshop = Workshop("rsna", folder, source)
         print(f"Data: the RSNA Kaggle folder {folder}")
     print(f"Backbone weights: found ({source.origin})")
+    quiet_tensorflow()
     if ci_mode():
         print(f"{CI_ENV}=1: continuous-integration run (smaller settings where a notebook says so)")
     return workshop

@@ -111,7 +111,7 @@ def test_thresholds_count_found_bleeds_and_false_alarms():
     result = scored([0, 0, 0, 0, 1, 1], [0.05, 0.2, 0.3, 0.6, 0.15, 0.9])
     high, low = narration.thresholds(result, (0.5, 0.1))
     assert "flags 1 of the 2 hemorrhage slices (sensitivity 50%)" in high
-    assert "raises 1 false alarms among the 4 normal ones (specificity 75%)" in high
+    assert "raises 1 false alarm among the 4 normal ones (specificity 75%)" in high
     assert "flags 2 of the 2" in low and "raises 3 false alarms" in low
 
 
