@@ -27,6 +27,7 @@ from rsna_workshop.imaging import Preprocess, load_image
 from rsna_workshop.synthetic import build_cohort
 
 TARGET = 150.0
+ROW = "{:40s} {:>9s} {:>8s} {:>10s} {:>8s}"
 HEADLINE = "read + window + colour-code + resize"
 PIPELINES = {
     "read + brain window + resize": Preprocess(),
@@ -64,16 +65,18 @@ def main(argv=None) -> None:
         print(f"wrote {len(files)} DICOM files of 512 x 512 in {time.perf_counter() - start:.1f} s")
         print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         baseline = best_rates(read_ct, files, args.repeat)
-        print(f"{'pipeline (one process)':40s} {'slices/s':>9s} {'vs read':>8s} {'per CPU s':>10s} {'vs read':>8s}")
+        print(ROW.format("pipeline (one process)", "slices/s", "vs read", "per CPU s", "vs read"))
         rates = {"read only (dicom.read_ct)": baseline}
         for name, preprocess in PIPELINES.items():
             rates[name] = best_rates(lambda path: load_image(path, preprocess), files, args.repeat)
         for name, (wall, cpu) in rates.items():
-            print(f"{name:40s} {wall:9.0f} {wall / baseline[0]:8.2f} {cpu:10.0f} {cpu / baseline[1]:8.2f}")
+            print(ROW.format(name, f"{wall:.0f}", f"{wall / baseline[0]:.2f}", f"{cpu:.0f}",
+                             f"{cpu / baseline[1]:.2f}"))
     wall, cpu = rates[HEADLINE]
     verdict = "met" if cpu >= TARGET else "MISSED"
     print(f"target {TARGET:.0f} slices/s for {HEADLINE}: {verdict} "
           f"({cpu:.0f} per CPU second, {wall:.0f} per wall-clock second)")
+
 
 if __name__ == "__main__":
     main()
