@@ -79,8 +79,7 @@ def _train(args: argparse.Namespace) -> int:
         "learning_rate": args.learning_rate or defaults["learning_rate"],
         "batch_size": args.batch_size or defaults["batch_size"],
     }
-    result = train(dataset, seed=args.seed, progress=True, **settings)
-    print(result.summary())
+    result = train(dataset, seed=args.seed, progress=True, **settings)  # bar per epoch, then summary
     if args.json:
         Path(args.json).write_text(json.dumps(result.to_dict(), indent=2))
         print(f"Wrote {args.json}")

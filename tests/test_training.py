@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from rsna_workshop import cli, training, weights
+from rsna_workshop import cli, embeddings, training, weights
 from rsna_workshop.imaging import Preprocess
 
 
@@ -65,13 +65,13 @@ def data_dir(tmp_path_factory):
 def backbone_calls(monkeypatch):
     """Counts the images that go through the backbone."""
     calls = []
-    real = training._run_backbone
+    real = embeddings.run_backbone
 
     def counting(images):
         calls.append(len(images))
         return real(images)
 
-    monkeypatch.setattr(training, "_run_backbone", counting)
+    monkeypatch.setattr(embeddings, "run_backbone", counting)
     return calls
 
 
@@ -149,7 +149,7 @@ def test_bad_settings_are_refused_with_what_to_do():
 
 
 def test_embedding_store_reads_back_what_it_wrote_and_reports_missing_keys(tmp_path):
-    store = training.EmbeddingStore(tmp_path / "store")
+    store = embeddings.EmbeddingStore(tmp_path / "store")
     first = np.arange(2 * 1280, dtype=np.float32).reshape(2, 1280)
     store.write(["a", "b"], first)
     store.write(["c"], first[:1] * -1)

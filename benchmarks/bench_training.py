@@ -1,0 +1,150 @@
+"""Speed of the trainer against the issue's targets, and proof that the fast head learns like Keras.
+
+Run: ``.venv/bin/python benchmarks/bench_training.py [--seeds 3]``
+
+1. Recipe 3 (2,000 slices of the built-in cohort, 50 epochs) end to end in a fresh process, cold
+   (empty embedding cache) and warm (cached): seconds, embedding throughput, peak memory.
+2. The head alone, 75 epochs on recipe 3's 1,700 training embeddings at batch 16: the NumPy head
+   against plain ``keras.Model.fit`` in this same run, and their per-epoch test-accuracy curves
+   averaged over seeds (the difference between the two set against the seed-to-seed spread).
+
+The embedding cache lives in a temporary data folder (the cohort is linked in), so "cold" is cold
+and the user's own cache is left alone. Targets: cold <= 60 s, warm <= 5 s, >= 100 images/s,
+peak < 3 GB, head <= 3 s and >= 5x faster than Keras.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+RECIPE = "experiment3"
+HEAD_EPOCHS = 75
+
+
+def recipe_run() -> dict:
+    """One end-to-end recipe-3 training in this process (run in a child for honest cold numbers)."""
+    started = time.perf_counter()
+    from rsna_workshop import training
+    from rsna_workshop.datasets import open_data
+
+    dataset, defaults = open_data(RECIPE)
+    opened = time.perf_counter()
+    training.embed(dataset)
+    embedded = time.perf_counter()
+    result = training.train(dataset, seed=0, **defaults)
+    finished = time.perf_counter()
+    return {
+        "images": len(dataset.items), "open_s": opened - started, "embed_s": embedded - opened,
+        "train_s": finished - embedded, "total_s": finished - started,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "test_accuracy": result.history["test_accuracy"][-1],
+    }
+
+
+def run_child(env: dict) -> dict:
+    output = subprocess.run([sys.executable, __file__, "--child"], env=env, check=True,
+                            capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def keras_fit(x, labels, test_x, test_labels, n_classes: int, seed: int, epochs: int):
+    """Teachable Machine's head trained by plain Keras ``fit`` (its own init and shuffling)."""
+    import keras
+
+    from rsna_workshop import training
+
+    keras.utils.set_random_seed(seed)
+    init = keras.initializers.VarianceScaling(1.0, "fan_in", "truncated_normal")
+    model = keras.Sequential([
+        keras.Input((x.shape[1],)),
+        keras.layers.Dense(training.HIDDEN_UNITS, activation="relu", kernel_initializer=init),
+        keras.layers.Dense(n_classes, activation="softmax", use_bias=False, kernel_initializer=init),
+    ])
+    model.compile(keras.optimizers.Adam(0.001, **training.ADAM), "categorical_crossentropy",
+                  metrics=["accuracy"])
+    eye = np.eye(n_classes, dtype=np.float32)
+    started = time.perf_counter()
+    fit = model.fit(x, eye[labels], batch_size=16, epochs=epochs, shuffle=True, verbose=0,
+                    validation_data=(test_x, eye[test_labels]))
+    return time.perf_counter() - started, fit.history["val_accuracy"]
+
+
+def head_comparison(seeds: int) -> None:
+    from rsna_workshop import training
+    from rsna_workshop.datasets import open_data, teachable_split
+
+    dataset, _ = open_data(RECIPE)
+    features = training.embed(dataset)
+    labels = dataset.labels()
+    ours_s, keras_s, ours_curves, keras_curves = [], [], [], []
+    for seed in range(seeds):
+        train_index, test_index = teachable_split(labels, seed)
+        started = time.perf_counter()
+        history = training._train_head(
+            features, labels, len(dataset.classes), train_index, test_index, None,
+            epochs=HEAD_EPOCHS, learning_rate=0.001, batch_size=16, seed=seed, patience=None,
+            on_epoch=None, progress=False)[0]
+        ours_s.append(time.perf_counter() - started)
+        ours_curves.append(history["test_accuracy"])
+        seconds, curve = keras_fit(features[train_index], labels[train_index], features[test_index],
+                                   labels[test_index], len(dataset.classes), seed, HEAD_EPOCHS)
+        keras_s.append(seconds)
+        keras_curves.append(curve)
+        print(f"  seed {seed}: NumPy head {ours_s[-1]:.2f} s, Keras fit {seconds:.2f} s "
+              f"({seconds / ours_s[-1]:.1f}x); final test accuracy {ours_curves[-1][-1]:.3f} vs "
+              f"{curve[-1]:.3f}")
+    ours, theirs = np.array(ours_curves), np.array(keras_curves)
+    gap = np.abs(ours.mean(0) - theirs.mean(0))
+    spread = np.concatenate([ours, theirs]).std(0).mean()
+    print(f"Head, {HEAD_EPOCHS} epochs on {len(train_index)} embeddings, batch 16 (median of {seeds}):"
+          f" NumPy {np.median(ours_s):.2f} s (target <= 3 s), Keras fit {np.median(keras_s):.2f} s,"
+          f" ratio {np.median(keras_s) / np.median(ours_s):.1f}x (target >= 5x)")
+    print("Test accuracy per epoch, mean over seeds (every 5th epoch):")
+    print("  epoch  " + " ".join(f"{e:6d}" for e in range(1, HEAD_EPOCHS + 1, 5)))
+    print("  NumPy  " + " ".join(f"{v:6.3f}" for v in ours.mean(0)[::5]))
+    print("  Keras  " + " ".join(f"{v:6.3f}" for v in theirs.mean(0)[::5]))
+    print(f"  |NumPy - Keras| of the seed-mean curves: mean {gap.mean():.4f}, max {gap.max():.4f};"
+          f" seed-to-seed spread (std per epoch, averaged) {spread:.4f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3, help="seeds for the head comparison")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(recipe_run()))
+        return
+    from rsna_workshop import paths
+    from rsna_workshop.synthetic import ensure_cohort
+
+    cohort = ensure_cohort()
+    with tempfile.TemporaryDirectory() as scratch:
+        (Path(scratch) / paths.cohort_dir().name).symlink_to(cohort)
+        env = {**os.environ, "RSNA_WORKSHOP_DATA": scratch, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        os.environ.update(env)
+        print(f"Recipe 3 ({RECIPE}: 2,000 slices, 50 epochs), end to end in a fresh process:")
+        for label, target in (("cold", 60), ("warm", 5)):
+            run = run_child(env)
+            print(f"  {label}: {run['total_s']:.1f} s (target <= {target} s): open {run['open_s']:.1f} s,"
+                  f" embed {run['embed_s']:.1f} s, train {run['train_s']:.1f} s;"
+                  f" peak memory {run['peak_mb']:.0f} MB (target < 3000);"
+                  f" test accuracy {run['test_accuracy']:.3f}")
+            if label == "cold":
+                print(f"  embedding throughput: {run['images'] / run['embed_s']:.0f} images/s "
+                      f"(target >= 100; DICOM decoding and the backbone, backbone build included)")
+        head_comparison(args.seeds)
+
+
+if __name__ == "__main__":
+    main()
