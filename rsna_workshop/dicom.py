@@ -10,8 +10,9 @@ The one entry point is :func:`read_ct`. It returns a :class:`CTSlice` whose ``hu
   minimum, which differs between scanners (-1024, -2000, -3024 ...);
 - missing ``RescaleSlope`` / ``RescaleIntercept``: 1 and 0, with a warning;
 - the RSNA 2019 12-bit defect (see :func:`has_rsna_12bit_defect`);
-- non-CT files, compressed pixel data without a decoder installed, and truncated or non-DICOM
-  files: a :class:`DicomError` that names the file and says what to do.
+- non-CT files (a file without ``Modality`` is read as CT), compressed pixel data without a
+  decoder installed, and truncated or non-DICOM files: a :class:`DicomError` that names the file
+  and says what to do.
 
 Example
 -------
@@ -137,6 +138,8 @@ def _read_dataset(source, name: str):
         return pydicom.dcmread(fileobj)
     except FileNotFoundError:
         raise DicomError(f"{name}: no such file") from None
+    except OSError as exc:
+        raise DicomError(f"{name}: cannot read the file: {exc.strerror or exc}") from None
     except InvalidDicomError:
         raise DicomError(
             f"{name} is not a DICOM file (no 'DICM' marker at byte 128); "

@@ -156,3 +156,10 @@ def test_multi_frame_file_is_refused():
     data = ct_bytes(np.zeros((4, 2)), NumberOfFrames=2)
     with pytest.raises(DicomError, match="not a single grayscale slice"):
         read_ct(data, name="volume.dcm")
+
+
+def test_unreadable_path_names_the_file(tmp_path):
+    folder = tmp_path / "folder.dcm"
+    folder.mkdir()
+    with pytest.raises(DicomError, match=r"folder\.dcm: cannot read the file: Is a directory"):
+        read_ct(folder)
