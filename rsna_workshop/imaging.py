@@ -163,7 +163,7 @@ def skull_interior(hu: np.ndarray, margin: int = SKULL_MARGIN_PX, bone_hu: float
     enclosed = np.ones(count + 1, bool)
     enclosed[0] = False  # label 0: the thickened bone
     enclosed[np.concatenate([regions[0], regions[-1], regions[:, 0], regions[:, -1]])] = False
-    filled = _dilate(enclosed[regions], reach + 1)
+    filled = _dilate(enclosed[regions], reach + 1)  # back up to the bone blocks, so margin=0 is exact
     inside = filled.repeat(2, axis=0).repeat(2, axis=1)[:height, :width]
     return inside & ~_dilate(bone, margin)
 

@@ -118,7 +118,7 @@ def skull_phantom(offset: int = 0) -> np.ndarray:
 
 
 @pytest.mark.parametrize("offset", [0, 1])
-@pytest.mark.parametrize("margin", [1, 3])
+@pytest.mark.parametrize("margin", [0, 1, 3])
 def test_skull_interior_is_inside_the_inner_table_less_the_margin(offset, margin):
     expected = np.zeros((80, 80), bool)
     first, last = offset + 12 + margin, offset + 67 - margin
