@@ -109,7 +109,7 @@ def prepare(data_source: str | Path = BUILTIN) -> Workshop:
     Raises ``WeightsUnavailableError`` (with what to do) when the backbone weights are missing,
     and ``FileNotFoundError`` when ``data_source`` is a folder without RSNA data in it.
     """
-    print(f"rsna_workshop {__version__} ({Path(__file__).parent})")
+    print(f"rsna_workshop {__version__} ({Path(__file__).resolve().parent})")
     source = _weights_or_explain()
     if data_source == BUILTIN:
         from .synthetic import build_cohort
