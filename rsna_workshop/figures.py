@@ -44,11 +44,11 @@ STYLE = {
 GRADCAM_LAYER = "out_relu"  # MobileNetV2's last convolution block (Conv_1, batch norm, ReLU6)
 
 
-def new_figure(rows: int = 1, cols: int = 1, size=(16, 9), **subplot_kw):
+def new_figure(rows: int = 1, cols: int = 1, size=(16, 9), **subplots_options):
     """A constrained-layout figure in the projector style, detached from pyplot's figure list."""
     with matplotlib.rc_context(STYLE):
         fig, axes = plt.subplots(rows, cols, figsize=size, layout="constrained", squeeze=False,
-                                 **subplot_kw)
+                                 **subplots_options)
     plt.close(fig)
     fig.data = {}
     return fig, axes
@@ -100,7 +100,9 @@ def draw_confusion(ax, matrix, classes, title: str = "Confusion matrix") -> None
         ax.text(j, i, str(count), ha="center", va="center", fontsize=26, weight="bold",
                 color="white" if dark else "black")
     ticks = range(len(classes))
-    ax.set_xticks(ticks, [wrap(c) for c in classes])
+    crowded = len(classes) * max(len(str(c)) for c in classes) > 30
+    ax.set_xticks(ticks, [wrap(c) for c in classes], rotation=25 if crowded else 0,
+                  ha="right" if crowded else "center", rotation_mode="anchor")
     ax.set_yticks(ticks, [wrap(c) for c in classes])
     ax.set_xlabel("Predicted class")
     ax.set_ylabel("True class")
