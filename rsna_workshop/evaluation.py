@@ -34,11 +34,13 @@ class Interval:
     high: float
     successes: int
     n: int
+    confidence: float = 0.95
 
     def __str__(self) -> str:
         if self.n == 0:
             return "n/a (no cases)"
-        return f"{self.estimate:.1%} (95% CI {self.low:.1%}-{self.high:.1%}; {self.successes}/{self.n})"
+        return (f"{self.estimate:.1%} ({self.confidence:.0%} CI {self.low:.1%}-{self.high:.1%}; "
+                f"{self.successes}/{self.n})")
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> Interval:
@@ -53,14 +55,14 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> Interva
     if n < 0 or successes < 0 or successes > n:
         raise ValueError(f"Need 0 <= successes <= n, got successes={successes}, n={n}.")
     if n == 0:
-        return Interval(float("nan"), 0.0, 1.0, 0, 0)
+        return Interval(float("nan"), 0.0, 1.0, 0, 0, confidence)
     z = stats.norm.ppf(0.5 + confidence / 2)
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     low = 0.0 if successes == 0 else float(centre - half)
     high = 1.0 if successes == n else float(centre + half)
-    return Interval(p, low, high, int(successes), int(n))
+    return Interval(p, low, high, int(successes), int(n), confidence)
 
 
 @dataclass(frozen=True)

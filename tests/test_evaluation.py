@@ -30,6 +30,7 @@ def test_wilson_10_of_10_mirrors_0_of_10_and_wider_confidence_is_wider():
     assert full.high == 1.0 and full.low == pytest.approx(1 - 0.27753, abs=1e-4)
     narrow, wide = evaluation.wilson_interval(5, 20, 0.80), evaluation.wilson_interval(5, 20, 0.99)
     assert wide.low < narrow.low < 0.25 < narrow.high < wide.high
+    assert str(narrow).startswith("25.0% (80% CI") and str(narrow).endswith("; 5/20)")
 
 
 def test_wilson_rejects_impossible_counts_and_reports_no_cases():
