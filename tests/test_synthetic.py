@@ -1,0 +1,198 @@
+"""The synthetic cohort: deterministic slices, tissue densities, RSNA files and DICOM quirks."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+from PIL import Image
+from pydicom.uid import UID
+from scipy import ndimage
+
+from rsna_workshop.synthetic import SUBTYPES, build_cohort, generate_slice
+from rsna_workshop.synthetic.anatomy import TISSUE_HU, Tissue
+from rsna_workshop.synthetic.cohort import MANIFEST, QUIRKS, plan_cohort
+
+SCALE = 0.05  # about 150 slices: every hemorrhage pattern, a few normal patients, every quirk
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory) -> Path:
+    return build_cohort(tmp_path_factory.mktemp("cohort") / "synthetic", scale=SCALE, workers=2).path
+
+
+def labels(folder: Path) -> dict[str, dict[str, int]]:
+    """stage_2_train.csv as {image id: {subtype or 'any': 0/1}}."""
+    out: dict[str, dict[str, int]] = {}
+    with open(folder / "stage_2_train.csv") as f:
+        for row in csv.DictReader(f):
+            image, _, name = row["ID"].rpartition("_")
+            out.setdefault(image, {})[name] = int(row["Label"])
+    return out
+
+
+def test_same_seed_gives_identical_slices_and_another_seed_does_not():
+    a = generate_slice(11, level=0.6, subtypes=("subdural", "intraparenchymal"))
+    b = generate_slice(11, level=0.6, subtypes=("subdural", "intraparenchymal"))
+    c = generate_slice(12, level=0.6, subtypes=("subdural", "intraparenchymal"))
+    assert a.hu.dtype == np.float32 and a.hu.shape == (512, 512) and a.mask.dtype == np.uint8
+    assert np.array_equal(a.hu, b.hu) and np.array_equal(a.mask, b.mask)
+    assert not np.array_equal(a.hu, c.hu)
+    assert np.array_equal(a.hu, np.rint(a.hu)) and a.hu.min() >= -1000 and a.hu.max() <= 3000
+
+
+@pytest.mark.parametrize("level", [0.1, 0.35, 0.55, 0.8, 0.95])
+def test_each_tissue_lies_in_its_hounsfield_range(level):
+    s = generate_slice(3, level=level)
+    checked = []
+    for tissue, (low, high) in TISSUE_HU.items():
+        core = ndimage.binary_erosion(s.tissue == tissue, iterations=3)
+        if core.sum() >= 50:
+            median = float(np.median(s.hu[core]))
+            assert low - 3 <= median <= high + 3, (tissue.name, level, median)
+            checked.append(tissue)
+    assert {Tissue.BONE, Tissue.WHITE} <= set(checked)
+    if 0.3 < level < 0.9:
+        assert Tissue.GREY in checked
+    if 0.45 < level < 0.75:
+        assert {Tissue.VENTRICLE, Tissue.DEEP_GREY} <= set(checked)
+    assert not s.mask.any() and s.subtypes == ()
+
+
+def test_grey_matter_is_denser_than_white_matter_and_csf_is_darkest():
+    s = generate_slice(5, level=0.6)
+    median = {t: np.median(s.hu[ndimage.binary_erosion(s.tissue == t, iterations=2)])
+              for t in (Tissue.GREY, Tissue.WHITE, Tissue.VENTRICLE)}
+    assert median[Tissue.VENTRICLE] + 10 < median[Tissue.WHITE] < median[Tissue.GREY] - 6
+
+
+@pytest.mark.parametrize("subtype", SUBTYPES)
+def test_each_subtype_draws_acute_blood_in_its_mask(subtype):
+    level = 0.58 if subtype == "intraventricular" else 0.6
+    s = next(s for seed in range(20)
+             if (s := generate_slice(seed, level=level, subtypes=(subtype,))).subtypes)
+    assert s.subtypes == (subtype,)
+    assert set(np.unique(s.mask)) == {0, SUBTYPES.index(subtype) + 1}
+    assert 48 <= np.median(s.hu[s.mask > 0]) <= 90
+
+
+def test_several_subtypes_in_one_slice():
+    s = generate_slice(4, level=0.6, subtypes=("subdural", "intraparenchymal"), patient=8)
+    assert set(s.subtypes) == {"subdural", "intraparenchymal"}
+
+
+def test_bad_arguments_say_what_is_wrong():
+    with pytest.raises(ValueError, match="subdurall.*choose from epidural"):
+        generate_slice(1, level=0.5, subtypes=("subdurall",))
+    with pytest.raises(ValueError, match="level must lie in 0"):
+        generate_slice(1, level=1.5)
+
+
+def test_label_file_has_six_rsna_rows_per_image_matching_files_and_masks(cohort):
+    rows = (cohort / "stage_2_train.csv").read_text().splitlines()
+    assert rows[0] == "ID,Label"
+    table = labels(cohort)
+    assert len(rows) == 1 + 6 * len(table)
+    assert all(list(v) == [*SUBTYPES, "any"] for v in table.values())
+    assert {p.stem for p in (cohort / "stage_2_train").glob("*.dcm")} == set(table)
+    assert {p.stem for p in (cohort / "masks").glob("*.png")} == set(table)
+    for image, v in table.items():
+        mask = np.asarray(Image.open(cohort / "masks" / f"{image}.png"))
+        for code, name in enumerate(SUBTYPES, start=1):
+            assert v[name] == int((mask == code).any()), (image, name)
+        assert v["any"] == int(mask.any())
+
+
+def test_counts_per_class_match_the_manifest(cohort):
+    table = labels(cohort)
+    manifest = json.loads((cohort / MANIFEST).read_text())
+    counts = manifest["counts"]
+    assert counts["slices"] == manifest["n_slices"] == len(table)
+    assert counts["hemorrhage"] == sum(v["any"] for v in table.values())
+    for name in SUBTYPES:
+        assert counts[name] == sum(v[name] for v in table.values())
+        only = sum(v[name] and sum(v[s] for s in SUBTYPES) == 1 for v in table.values())
+        assert counts[f"{name}_only"] == only > 0
+    assert 0.3 < counts["hemorrhage"] / counts["slices"] < 0.7
+    assert any(sum(v[s] for s in SUBTYPES) > 1 for v in table.values())
+
+
+def test_slices_table_gives_contiguous_series_per_patient(cohort):
+    with open(cohort / "slices.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["ID", "PatientID", "StudyInstanceUID", "SeriesInstanceUID", "z", "level", "subtypes"]
+    table = labels(cohort)
+    by_patient: dict[str, list[dict]] = {}
+    for row in rows:
+        by_patient.setdefault(row["PatientID"], []).append(row)
+        assert set(filter(None, row["subtypes"].split("|"))) == {s for s in SUBTYPES if table[row["ID"]][s]}
+    for patient_rows in by_patient.values():
+        assert len({r["SeriesInstanceUID"] for r in patient_rows}) == 1
+        z = sorted(float(r["z"]) for r in patient_rows)
+        assert len(z) >= 3 and np.allclose(np.diff(z), 5.0, atol=0.05)
+    assert len({r["SeriesInstanceUID"] for r in rows}) == len(by_patient)
+
+
+def test_dicom_files_are_valid_ct_with_synthetic_identities(cohort):
+    with open(cohort / "slices.csv") as f:
+        rows = {r["ID"]: r for r in csv.DictReader(f)}
+    windows = Counter()
+    for path in sorted((cohort / "stage_2_train").glob("*.dcm")):
+        ds = pydicom.dcmread(path)
+        row = rows[path.stem]
+        assert ds.SOPClassUID == "1.2.840.10008.5.1.4.1.1.2" and ds.Modality == "CT"
+        assert ds.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID
+        for uid in (ds.SOPInstanceUID, ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID):
+            assert UID(uid).is_valid
+        assert (ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.PatientID) == (
+            row["StudyInstanceUID"], row["SeriesInstanceUID"], row["PatientID"])
+        assert str(ds.PatientName).startswith("Synthetic^") and "SYNTH" in ds.PatientID
+        assert float(ds.ImagePositionPatient[2]) == pytest.approx(float(row["z"]))
+        assert (ds.Rows, ds.Columns, ds.BitsAllocated, ds.SamplesPerPixel) == (512, 512, 16, 1)
+        assert ds.PhotometricInterpretation == "MONOCHROME2" and float(ds.RescaleSlope) == 1
+        assert 0.4 < float(ds.PixelSpacing[0]) < 0.5
+        windows[ds["WindowCenter"].VM] += 1
+        if "PixelPaddingValue" not in ds and ds.BitsStored == 16 and ds.PixelRepresentation == 0:
+            assert float(ds.RescaleIntercept) == -1024
+    assert windows[2] > windows[1] > 0
+
+
+def test_every_file_reads_back_to_the_generated_hounsfield_units(cohort):
+    from rsna_workshop.dicom import read_ct
+
+    jobs = {job.id: job for job in plan_cohort(0, SCALE)}
+    seen = Counter()
+    for path in sorted((cohort / "stage_2_train").glob("*.dcm")):
+        job = jobs[path.stem]
+        if job.quirk is None and seen[None] >= 3:
+            continue
+        seen[job.quirk] += 1
+        expected = generate_slice(job.seed, level=job.level, subtypes=job.requested,
+                                  patient=job.patient, bleed_level=job.bleed_level).hu
+        assert np.array_equal(read_ct(path).hu, expected), (path.name, job.quirk)
+    assert set(seen) == {None, *QUIRKS.values()}
+
+
+def test_second_build_is_a_no_op_and_force_rebuilds(cohort):
+    before = (cohort / "stage_2_train.csv").stat().st_mtime_ns
+    again = build_cohort(cohort, scale=SCALE)
+    assert not again.built and again.n_slices == len(labels(cohort)) and again.nbytes > 0
+    assert (cohort / "stage_2_train.csv").stat().st_mtime_ns == before
+
+
+def test_same_seed_builds_identical_files_and_incomplete_folders_are_rebuilt(cohort, tmp_path):
+    out = tmp_path / "again"
+    (out / "stage_2_train").mkdir(parents=True)  # an interrupted build: files but no manifest
+    (out / "stage_2_train" / "stale.dcm").write_bytes(b"partial")
+    report = build_cohort(out, scale=SCALE, workers=2)
+    assert report.built and not (out / "stage_2_train" / "stale.dcm").exists()
+    for name in ("stage_2_train.csv", "slices.csv"):
+        assert (out / name).read_bytes() == (cohort / name).read_bytes()
+    for path in sorted((cohort / "stage_2_train").glob("*.dcm"))[:10]:
+        assert (out / "stage_2_train" / path.name).read_bytes() == path.read_bytes()
+    assert not out.with_name("again.partial").exists()
