@@ -68,9 +68,10 @@ SKULL_MARGIN_PX = 1
 """Pixels next to bone left out of :func:`skull_interior`: the partial-volume rim of the inner table.
 
 With bone above :data:`BONE_HU`, the blood-range part of the blurred edge lies within a pixel of it.
-Measured on the built-in cohort (12 normal and 12 extra-axial-bleed slices), a 1-pixel margin leaves
-4% of the blood-range pixels near bone painted and keeps 88% of the blood of subdural, epidural and
-subarachnoid bleeds; 2 pixels leave 3% but keep only 74%, because those bleeds lie against the skull.
+Measured on the built-in generator (12 normal and 12 extra-axial-bleed slices), a 1-pixel margin
+leaves 4% of the blood-range pixels near bone painted and keeps 87% of the blood of subdural,
+epidural and subarachnoid bleeds; 2 pixels leave 3% but keep only 72%, because those bleeds lie
+against the skull.
 Thick slices cut the skull obliquely near the vertex and widen the rim: raise the margin there.
 """
 
