@@ -167,16 +167,17 @@ def fit_epoch(head: Head, x, labels, order, batch_size: int, sample_weight=None)
     Like Keras' ``fit`` logs: the running mean over the epoch's batches (the weights change as it
     goes), the loss weighted by ``sample_weight`` when given.
     """
+    x, labels = x[order], labels[order]
     onehot = np.eye(head.kernel_2.shape[1], dtype=np.float32)[labels]
-    correct, loss_sum = 0, 0.0
+    weight = None if sample_weight is None else sample_weight[order]
+    seen = np.empty(onehot.shape, np.float32)  # each batch's probabilities, before its step
     for start in range(0, len(order), batch_size):
-        batch = order[start : start + batch_size]
-        weight = None if sample_weight is None else sample_weight[batch]
-        probabilities = head.train_batch(x[batch], onehot[batch], weight)
-        losses = cross_entropy(probabilities, labels[batch])
-        loss_sum += float(losses @ weight if weight is not None else losses.sum())
-        correct += int((probabilities.argmax(axis=1) == labels[batch]).sum())
-    return correct / len(order), loss_sum / len(order)
+        stop = start + batch_size
+        seen[start:stop] = head.train_batch(
+            x[start:stop], onehot[start:stop], None if weight is None else weight[start:stop])
+    losses = cross_entropy(seen, labels)
+    loss_sum = losses.sum() if weight is None else losses @ weight
+    return float(np.mean(seen.argmax(axis=1) == labels)), float(loss_sum) / len(order)
 
 
 # ---- the result ---------------------------------------------------------------------------------
