@@ -99,7 +99,7 @@ def small_data(result) -> Notes:
     else:
         notes.append(f"Even the low end of the interval ({_pct(interval.low)}) is above a coin flip "
                      f"({_pct(chance)}), but the interval is {100 * (interval.high - interval.low):.0f} "
-                     f"points wide: a rerun could land anywhere in it.")
+                     f"points wide: one small test set cannot pin the accuracy down.")
     return notes
 
 
@@ -175,7 +175,7 @@ def _join(words: list[str]) -> str:
 
 
 def reruns(results: dict) -> Notes:
-    """Lesson 1: the same recipe trained with different seeds; how far apart the test accuracies are."""
+    """Lesson 1: the same recipe trained with different seeds; the spread and the average."""
     values = {label: _final(result, "test_accuracy") for label, result in results.items()}
     spread = max(values.values()) - min(values.values())
     notes = Notes([f"{len(values)} runs of the same recipe on the same slices gave test accuracies of "
@@ -186,6 +186,8 @@ def reruns(results: dict) -> Notes:
     else:
         notes.append(f"They lie within {100 * spread:.0f} percentage points of each other: this time "
                      f"chance changed little, but on a test set this small it often does.")
+    notes.append(f"Their average, {_pct(float(np.mean(list(values.values()))))}, says more about the "
+                 f"recipe than any single run.")
     return notes
 
 
@@ -231,13 +233,25 @@ def tradeoff(results: dict, positive=None) -> Notes:
     return notes
 
 
-def gap_change(results: dict) -> Notes:
-    """Lesson 4: how the train-test accuracy gap changed from one labelled result to the next."""
-    gaps = {label: _final(r, "accuracy") - _final(r, "test_accuracy") for label, r in results.items()}
-    (first, a), (last, b) = list(gaps.items())[0], list(gaps.items())[-1]
-    direction = "widened" if b > a + 0.01 else "narrowed" if b < a - 0.01 else "stayed about the same"
-    return Notes([f"The gap between training and test accuracy {direction}: {100 * a:.0f} percentage "
-                  f"points with {first}, {100 * b:.0f} with {last}."])
+def _loss_rise(result) -> float:
+    losses = np.asarray(result.history["test_loss"], dtype=float)
+    return float(losses[-1] / losses.min() - 1)
+
+
+def longer_training(results: dict) -> Notes:
+    """Lesson 4: from one labelled result to the next, the train-test gap and the test loss's rise."""
+    (first, a), (last, b) = list(results.items())[0], list(results.items())[-1]
+    gap_a, gap_b = (_final(r, "accuracy") - _final(r, "test_accuracy") for r in (a, b))
+    rise_a, rise_b = _loss_rise(a), _loss_rise(b)
+    gap_word = "widened" if gap_b > gap_a + 0.01 else "narrowed" if gap_b < gap_a - 0.01 else "stayed about the same"
+    rise_word = ("rose further" if rise_b > rise_a + 0.05
+                 else "came back down" if rise_b < rise_a - 0.05 else "stayed about as high")
+    return Notes([
+        f"The gap between training and test accuracy {gap_word}: {100 * gap_a:.0f} percentage points "
+        f"with {first}, {100 * gap_b:.0f} with {last}.",
+        f"The test loss {rise_word}: it ended {_pct(rise_a)} above its lowest value with {first} and "
+        f"{_pct(rise_b)} above it with {last}.",
+    ])
 
 
 def prevalence(result, positive=None, ed_prevalence: float = evaluation.ED_PREVALENCE) -> Notes:

@@ -99,6 +99,7 @@ def test_reruns_quote_each_seed_and_the_spread():
     assert notes[0] == ("3 runs of the same recipe on the same slices gave test accuracies of "
                         "60%, 70% and 50% (seed 0, seed 1 and seed 2).")
     assert "spread of 20 percentage points" in notes[1]
+    assert notes[2].startswith("Their average, 60%,")
 
 
 def test_retest_confirms_identical_numbers_and_flags_a_mismatch():
@@ -125,12 +126,16 @@ def test_tradeoff_says_when_accuracy_picks_the_wrong_model():
                         "accuracy alone would have picked the wrong model.")
 
 
-def test_gap_change_reports_the_direction():
-    short = fake([[1]], history={"accuracy": [0.85], "test_accuracy": [0.75]})
-    long = fake([[1]], history={"accuracy": [0.97], "test_accuracy": [0.72]})
-    (sentence,) = narration.gap_change({"75 epochs": short, "250 epochs": long})
-    assert sentence == ("The gap between training and test accuracy widened: 10 percentage points "
-                        "with 75 epochs, 25 with 250 epochs.")
+def test_longer_training_reports_gap_and_loss_rise_each_way():
+    short = fake([[1]], history={"accuracy": [0.85], "test_accuracy": [0.75], "test_loss": [0.5, 0.6]})
+    long = fake([[1]], history={"accuracy": [0.97], "test_accuracy": [0.72], "test_loss": [0.5, 0.9]})
+    gap, loss = narration.longer_training({"75 epochs": short, "250 epochs": long})
+    assert gap == ("The gap between training and test accuracy widened: 10 percentage points "
+                   "with 75 epochs, 25 with 250 epochs.")
+    assert loss == ("The test loss rose further: it ended 20% above its lowest value with 75 epochs "
+                    "and 80% above it with 250 epochs.")
+    gap, loss = narration.longer_training({"long": long, "short": short})
+    assert "narrowed" in gap and "came back down" in loss
 
 
 def test_prevalence_applies_bayes_at_the_emergency_department_rate():
