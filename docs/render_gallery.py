@@ -1,6 +1,8 @@
 """Render every figure of rsna_workshop.figures for one training result into docs/gallery/.
 
-    .venv/bin/python docs/render_gallery.py            # experiment 3 on the built-in cohort
+    .venv/bin/python docs/render_gallery.py            # experiment 3 on the built-in cohort,
+                                                       # plus Grad-CAM of experiment 5 and the
+                                                       # three-class colour-coded panel
     .venv/bin/python docs/render_gallery.py --small    # a small stand-in, where the trainer or
                                                        # the cohort is not available
 
@@ -23,12 +25,12 @@ GALLERY = Path(__file__).resolve().parent / "gallery"
 DPI = 100
 
 
-def experiment3(seed: int):
-    """Recipe 3 (1000 normal + 1000 hemorrhage) trained with the recipe's settings."""
+def run_recipe(name: str, seed: int):
+    """Train one experiment recipe on the built-in cohort with the recipe's settings."""
     from rsna_workshop.recipes import get_recipe
     from rsna_workshop.training import train
 
-    recipe = get_recipe("experiment3")
+    recipe = get_recipe(name)
     return train(recipe.dataset(seed=seed), epochs=recipe.epochs, batch_size=recipe.batch_size,
                  learning_rate=recipe.learning_rate, seed=seed)
 
@@ -85,12 +87,13 @@ def gradcam_cases(result, n: int = 4) -> list[int]:
     return (wrong + right)[:n]
 
 
-def render(result, out: Path) -> dict[str, float]:
-    """Save every figure as PNG; return seconds per figure."""
+def render(result, out: Path) -> None:
+    """Save every figure of ``result`` as PNG under ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     labels, probabilities, classes = evaluation.result_arrays(result)
     positive = evaluation.positive_index(classes)
-    first_positive = int(result.test_index[np.flatnonzero(labels == positive)[0]])
+    positives = np.flatnonzero(labels == positive)  # preview: a case with two visible bars
+    shown = int(result.test_index[positives[np.argmin(abs(probabilities[positives, positive] - 0.75))]])
     makers = {
         "under_the_hood": lambda: figures.under_the_hood(result),
         "metrics": lambda: figures.metrics_figure(result),
@@ -102,17 +105,25 @@ def render(result, out: Path) -> dict[str, float]:
         "embedding_pca": lambda: figures.embedding_map(result, "pca"),
         "embedding_tsne": lambda: figures.embedding_map(result, "tsne"),
         "preview_probabilities": lambda: widgets.probability_figure(
-            result.dataset.image(first_positive), classes,
-            np.asarray(result.predict(result.dataset.image(first_positive)[None])).reshape(-1)),
+            result.dataset.image(shown), classes,
+            np.asarray(result.predict(result.dataset.image(shown)[None])).reshape(-1)),
     }
-    seconds = {}
     for name, make in makers.items():
-        start = time.perf_counter()
-        fig = make()
-        fig.savefig(out / f"{name}.png", dpi=DPI)
-        seconds[name] = time.perf_counter() - start
-        print(f"{name:24s} {seconds[name]:6.2f} s")
-    return seconds
+        save(make(), out / f"{name}.png")
+
+
+def render_color_coded(seed: int, out: Path) -> None:
+    """Where a colour-coded model looks (experiment 5), and the three-class panel."""
+    color = run_recipe("experiment5", seed)
+    save(figures.gradcam_figure(color, gradcam_cases(color)), out / "gradcam_color_coded.png")
+    three = run_recipe("experiment5-3class-color", seed)
+    save(figures.under_the_hood(three), out / "under_the_hood_3class_color_coded.png")
+
+
+def save(fig, path: Path) -> None:
+    """Write a figure as PNG at the gallery's resolution."""
+    fig.savefig(path, dpi=DPI)
+    print(f"wrote {path}")
 
 
 def main(argv=None) -> None:
@@ -122,10 +133,12 @@ def main(argv=None) -> None:
     parser.add_argument("--out", type=Path, default=GALLERY)
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    result = small_result(args.seed) if args.small else experiment3(args.seed)
+    result = small_result(args.seed) if args.small else run_recipe("experiment3", args.seed)
     print(f"result ready in {time.perf_counter() - start:.1f} s "
           f"({len(result.test_labels)} test images, classes {result.classes})")
     render(result, args.out)
+    if not args.small:
+        render_color_coded(args.seed, args.out)
 
 
 if __name__ == "__main__":

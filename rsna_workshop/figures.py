@@ -146,13 +146,15 @@ def draw_metrics(ax, metrics: evaluation.BinaryMetrics) -> None:
 
 
 @styled
-def draw_roc(ax, roc: evaluation.Roc, operating_point=None) -> None:
-    """ROC curve with its AUC, the chance line, and the operating point when given (fpr, tpr)."""
+def draw_roc(ax, roc: evaluation.Roc, operating_point=None, threshold: float | None = None) -> None:
+    """ROC curve with its AUC, the chance line, and the operating point (fpr, tpr) when given,
+    labelled with its ``threshold``."""
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="chance (AUC 0.50)")
     ax.plot(roc.fpr, roc.tpr, color=BLUE, label=f"model (AUC {roc.auc:.3f})")
     if operating_point is not None:
+        at = "" if threshold is None else f": threshold {threshold:.2f}"
         ax.plot(*operating_point, "o", color=VERMILLION, markersize=16, clip_on=False,
-                label="operating point")
+                label=f"operating point{at}")
     ax.set_xlabel("1 - specificity (false-positive rate)")
     ax.set_ylabel("Sensitivity (true-positive rate)")
     ax.set_xlim(-0.02, 1.02)
@@ -171,6 +173,15 @@ def wrap(name, width: int = 14) -> str:
     cut = name.rfind(" ", 0, width + 1)
     cut = cut if cut > 0 else name.find(" ")
     return name[:cut] + "\n" + name[cut + 1:]
+
+
+def percent(p: float) -> str:
+    """A probability as a whole percentage that never rounds a doubt away: '>99%', '<1%'."""
+    if p >= 0.995:
+        return ">99%"
+    if p < 0.005:
+        return "<1%"
+    return f"{p:.0%}"
 
 
 # ---- figures for a training result -------------------------------------------------------------
@@ -232,9 +243,8 @@ def roc_figure(result, positive=None, threshold: float = 0.5):
     metrics = evaluation.binary_metrics(labels, probabilities[:, k], positive=k, threshold=threshold)
     point = (1 - metrics.specificity.estimate, metrics.sensitivity.estimate)
     fig, axes = new_figure(size=(11, 10))
-    draw_roc(axes[0, 0], curve, point)
-    axes[0, 0].set_title(f"ROC for '{classes[k]}' (operating point at threshold {threshold:.2f})",
-                         fontsize=18)
+    draw_roc(axes[0, 0], curve, point, threshold)
+    axes[0, 0].set_title(f"ROC curve for '{classes[k]}'")
     fig.data = {"roc": curve, "operating_point": point}
     return fig
 
@@ -251,7 +261,7 @@ def threshold_figure(result, threshold: float = 0.5, positive=None):
     draw_confusion(axes[0, 0], metrics.confusion_matrix, [negative, classes[k]],
                    title=f"Called '{classes[k]}' when p >= {threshold:.2f}")
     draw_roc(axes[0, 1], evaluation.roc(labels, probabilities[:, k], positive=k),
-             (1 - metrics.specificity.estimate, metrics.sensitivity.estimate))
+             (1 - metrics.specificity.estimate, metrics.sensitivity.estimate), threshold)
     fig.suptitle(f"Sensitivity {metrics.sensitivity.estimate:.0%}      "
                  f"Specificity {metrics.specificity.estimate:.0%}")
     fig.data = {"metrics": metrics}
@@ -367,7 +377,7 @@ def misclassified_figure(result, n: int = 8, columns: int = 4):
         cases.append({"id": result.dataset.items[item].id, "true": classes[labels[j]],
                       "predicted": classes[predicted[j]], "probabilities": probs})
         ax.set_title(f"true: {classes[labels[j]]}\nmodel: {classes[predicted[j]]} "
-                     f"{probabilities[j, predicted[j]]:.0%}", fontsize=16, color=VERMILLION)
+                     f"{percent(probabilities[j, predicted[j]])}", fontsize=18, color=VERMILLION)
     for ax in axes.flat:
         ax.axis("off")
     fig.suptitle(f"Misclassified test slices ({len(wrong)} shown of "
@@ -492,7 +502,10 @@ def gradcam_figure(result, indices=None, n: int = 4, class_index: int | None = N
         axes[0, column].axis("off")
         axes[0, column].set_title(f"true: {classes[labels[j]]}", fontsize=20)
         draw_gradcam(axes[1, column], image, cam)
-        axes[1, column].set_title(f"model: {classes[k]} {probabilities[j, k]:.0%}", fontsize=20)
+        wrong = class_index is None and k != labels[j]
+        axes[1, column].set_title(
+            f"model: {classes[k]}\n{percent(probabilities[j, k])}" + (", wrong" if wrong else ""),
+            fontsize=20, color=VERMILLION if wrong else "black")
     fig.suptitle("Where does the model look? (Grad-CAM)")
     fig.data = {"maps": maps, "cases": cases}
     return fig

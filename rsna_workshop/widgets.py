@@ -274,7 +274,10 @@ def probability_figure(image: np.ndarray, classes, probabilities):
     y = np.arange(len(classes))[::-1]
     ax.barh(y, probabilities, color=[figures.CLASS_COLORS[k % 7] for k in range(len(classes))])
     for yi, p in zip(y, probabilities):
-        ax.text(min(p + 0.02, 0.85), yi, f"{p:.0%}", va="center", fontsize=22, weight="bold")
+        inside = p > 0.8  # write on the bar, in white, where there is no room beside it
+        ax.text(p - 0.02 if inside else p + 0.02, yi, figures.percent(p), va="center",
+                ha="right" if inside else "left", fontsize=22, weight="bold",
+                color="white" if inside else "black")
     ax.set_yticks(y, [figures.wrap(c) for c in classes], fontsize=20)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(PercentFormatter(1))

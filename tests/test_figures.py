@@ -84,7 +84,8 @@ def test_roc_figure_auc_equals_scikit_learn_and_marks_the_operating_point():
     scores = result.test_probabilities[:, 1]
     auc = skm.roc_auc_score(result.test_labels, scores)
     assert fig.data["roc"].auc == pytest.approx(auc)
-    assert f"AUC {auc:.3f}" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()][1]
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert f"AUC {auc:.3f}" in legend[1] and legend[2] == "operating point: threshold 0.50"
     m = evaluation.binary_metrics(result.test_labels, scores)
     assert fig.data["operating_point"] == (1 - m.specificity.estimate, m.sensitivity.estimate)
 
@@ -227,3 +228,7 @@ def test_gradcam_names_the_missing_layer():
         figures.gradcam(model, np.zeros((224, 224, 3), np.uint8))
     with pytest.raises(ValueError, match=r"\(224, 224, 3\) RGB"):
         figures.scale_for_model(np.zeros((100, 100), np.uint8))
+
+
+def test_percent_never_rounds_doubt_away():
+    assert [figures.percent(p) for p in (0.999, 0.995, 0.5, 0.004)] == [">99%", ">99%", "50%", "<1%"]
