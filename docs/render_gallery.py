@@ -93,7 +93,8 @@ def render(result, out: Path) -> None:
     labels, probabilities, classes = evaluation.result_arrays(result)
     positive = evaluation.positive_index(classes)
     positives = np.flatnonzero(labels == positive)  # preview: a case with two visible bars
-    shown = int(result.test_index[positives[np.argmin(abs(probabilities[positives, positive] - 0.75))]])
+    middling = positives[np.argmin(abs(probabilities[positives, positive] - 0.75))]
+    shown = int(result.test_index[middling])
     makers = {
         "under_the_hood": lambda: figures.under_the_hood(result),
         "metrics": lambda: figures.metrics_figure(result),

@@ -105,7 +105,8 @@ def as_binary(y_true, positive=1) -> np.ndarray:
     """Boolean array: True where ``y_true`` equals the ``positive`` label."""
     y_true = np.asarray(y_true)
     if y_true.ndim != 1 or len(y_true) == 0:
-        raise ValueError(f"y_true must be a non-empty 1-D array of labels, got shape {y_true.shape}.")
+        raise ValueError(
+            f"y_true must be a non-empty 1-D array of labels, got shape {y_true.shape}.")
     return y_true == positive
 
 
@@ -120,8 +121,8 @@ def binary_metrics(y_true, y_score, positive=1, threshold: float = 0.5) -> Binar
     score = np.asarray(y_score, dtype=float)
     if score.shape != truth.shape:
         raise ValueError(
-            f"y_true has {truth.shape[0]} cases but y_score has shape {score.shape}: pass one score "
-            f"per case (for class probabilities, the column of the positive class)."
+            f"y_true has {truth.shape[0]} cases but y_score has shape {score.shape}: pass one "
+            f"score per case (for class probabilities, the column of the positive class)."
         )
     called = score >= threshold
     tp = int(np.sum(truth & called))
@@ -179,8 +180,10 @@ def ppv_at_prevalence(sensitivity, specificity, prevalence):
 
     Bayes' rule: PPV = sens * prev / (sens * prev + (1 - spec) * (1 - prev)). Arrays broadcast.
 
-    >>> round(float(ppv_at_prevalence(0.9, 0.9, 0.5)), 3), round(float(ppv_at_prevalence(0.9, 0.9, ED_PREVALENCE)), 3)
-    (0.9, 0.365)
+    >>> round(float(ppv_at_prevalence(0.9, 0.9, 0.5)), 3)
+    0.9
+    >>> round(float(ppv_at_prevalence(0.9, 0.9, ED_PREVALENCE)), 3)
+    0.365
     """
     sens, spec, prev = (np.asarray(v, dtype=float) for v in (sensitivity, specificity, prevalence))
     for name, value in (("sensitivity", sens), ("specificity", spec), ("prevalence", prev)):
@@ -193,7 +196,7 @@ def ppv_at_prevalence(sensitivity, specificity, prevalence):
 
 
 def npv_at_prevalence(sensitivity, specificity, prevalence):
-    """Negative predictive value at a prevalence (Bayes' rule, the mirror of :func:`ppv_at_prevalence`)."""
+    """Negative predictive value at a prevalence (Bayes' rule, as :func:`ppv_at_prevalence`)."""
     return ppv_at_prevalence(specificity, sensitivity, 1 - np.asarray(prevalence, dtype=float))
 
 
@@ -247,7 +250,8 @@ def positive_index(classes, positive=None) -> int:
         raise ValueError(f"positive={positive!r} is not one of the classes {classes} nor an index.")
     if len(classes) != 2:
         raise ValueError(
-            f"{len(classes)} classes {classes}: say which one is positive, e.g. positive={classes[-1]!r}."
+            f"{len(classes)} classes {classes}: say which one is positive, "
+            f"e.g. positive={classes[-1]!r}."
         )
     names = [str(c).lower() for c in classes]
     hits = [
@@ -271,7 +275,7 @@ def result_arrays(result) -> tuple[np.ndarray, np.ndarray, tuple]:
 
 
 def result_metrics(result, positive=None, threshold: float = 0.5) -> BinaryMetrics:
-    """:func:`binary_metrics` of a two-class training result; the positive class is found by name."""
+    """:func:`binary_metrics` of a training result; see :func:`positive_index` for ``positive``."""
     labels, probabilities, classes = result_arrays(result)
     k = positive_index(classes, positive)
     return binary_metrics(labels, probabilities[:, k], positive=k, threshold=threshold)

@@ -240,7 +240,7 @@ def roc_figure(result, positive=None, threshold: float = 0.5):
     labels, probabilities, classes = evaluation.result_arrays(result)
     k = evaluation.positive_index(classes, positive)
     curve = evaluation.roc(labels, probabilities[:, k], positive=k)
-    metrics = evaluation.binary_metrics(labels, probabilities[:, k], positive=k, threshold=threshold)
+    metrics = evaluation.result_metrics(result, k, threshold)
     point = (1 - metrics.specificity.estimate, metrics.sensitivity.estimate)
     fig, axes = new_figure(size=(11, 10))
     draw_roc(axes[0, 0], curve, point, threshold)
@@ -255,7 +255,7 @@ def threshold_figure(result, threshold: float = 0.5, positive=None):
     ROC curve with that operating point. ``fig.data["metrics"]`` is the :class:`BinaryMetrics`."""
     labels, probabilities, classes = evaluation.result_arrays(result)
     k = evaluation.positive_index(classes, positive)
-    metrics = evaluation.binary_metrics(labels, probabilities[:, k], positive=k, threshold=threshold)
+    metrics = evaluation.result_metrics(result, k, threshold)
     negative = classes[1 - k] if len(classes) == 2 else f"not {classes[k]}"
     fig, axes = new_figure(1, 2, size=(18, 8.5))
     draw_confusion(axes[0, 0], metrics.confusion_matrix, [negative, classes[k]],
@@ -328,9 +328,9 @@ def draw_per_1000(ax, sensitivity, specificity, prevalences: dict) -> dict:
         ax.bar(x, true_alarms, color=BLUE, width=0.6, label="flagged, bleed" if x == 0 else None)
         ax.bar(x, false_alarms, bottom=true_alarms, color=ORANGE, width=0.6, hatch="//",
                label="flagged, no bleed" if x == 0 else None)
-        ax.text(x, true_alarms + false_alarms, f"{true_alarms:.0f} of {true_alarms + false_alarms:.0f}"
-                f"\nflags are real\n({missed:.0f} bleeds missed)", ha="center", va="bottom",
-                fontsize=18)
+        flagged = true_alarms + false_alarms
+        ax.text(x, flagged, f"{true_alarms:.0f} of {flagged:.0f}\nflags are real\n"
+                f"({missed:.0f} bleeds missed)", ha="center", va="bottom", fontsize=18)
     ax.set_xticks(range(len(prevalences)), [wrap(n, 12) for n in prevalences])
     ax.set_ylabel("Scans flagged, per 1,000 head CTs")
     top = max(v["true_alarms"] + v["false_alarms"] for v in out.values())
@@ -471,7 +471,7 @@ def gradcam(model, image, class_index: int | None = None, layer: str = GRADCAM_L
 
 @styled
 def draw_gradcam(ax, image, cam, alpha: float = 0.45) -> None:
-    """The CT image with the Grad-CAM map laid over it (inferno: bright is where the model looks)."""
+    """The CT image with the Grad-CAM map over it (inferno: bright is where the model looks)."""
     ax.imshow(image)
     ax.imshow(cam, cmap="inferno", alpha=alpha, vmin=0, vmax=1)
     ax.axis("off")

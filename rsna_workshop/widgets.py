@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.ticker import PercentFormatter
 from PIL import Image
 
-from rsna_workshop import evaluation, figures
+from rsna_workshop import figures
 
 PICTURE_DPI = 72
 REDRAW_SECONDS = 0.25  # at most four curve redraws per second while training

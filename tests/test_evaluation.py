@@ -12,7 +12,8 @@ from rsna_workshop import evaluation
 
 
 def test_wilson_8_of_10_matches_hand_computation():
-    # z = 1.959964; centre = (0.8 + z^2/20) / (1 + z^2/10); half = z/(1 + z^2/10) * sqrt(0.016 + z^2/400)
+    # z = 1.959964; centre = (0.8 + z^2/20) / (1 + z^2/10)
+    # half-width = z / (1 + z^2/10) * sqrt(0.016 + z^2/400)
     interval = evaluation.wilson_interval(8, 10)
     assert interval.estimate == 0.8
     assert interval.low == pytest.approx(0.49016, abs=1e-4)
@@ -93,8 +94,9 @@ def test_roc_needs_both_classes():
 def test_ppv_at_prevalence_by_bayes_rule():
     assert evaluation.ppv_at_prevalence(0.9, 0.9, 0.5) == pytest.approx(0.9)
     # 1000 scans at 6 %: 60 bleeds, 54 found; 940 without, 94 false alarms.
-    assert evaluation.ppv_at_prevalence(0.9, 0.9, evaluation.ED_PREVALENCE) == pytest.approx(54 / 148)
-    assert evaluation.npv_at_prevalence(0.9, 0.9, 0.06) == pytest.approx(846 / 852)
+    ed = evaluation.ED_PREVALENCE
+    assert evaluation.ppv_at_prevalence(0.9, 0.9, ed) == pytest.approx(54 / 148)
+    assert evaluation.npv_at_prevalence(0.9, 0.9, ed) == pytest.approx(846 / 852)
     np.testing.assert_allclose(evaluation.ppv_at_prevalence(1.0, [0.5, 1.0], 0.1), [0.1 / 0.55, 1])
     with pytest.raises(ValueError, match="not a percentage"):
         evaluation.ppv_at_prevalence(0.9, 0.9, 6)
