@@ -101,7 +101,8 @@ def training_panel(dataset, seed: int = 0) -> widgets.VBox:
     controls = {
         "epochs": widgets.BoundedIntText(defaults["epochs"], min=1, max=1000,
                                          description="Epochs", layout=BIG, style=STYLE),
-        "batch_size": widgets.Dropdown(options=BATCH_SIZES, value=int(defaults["batch_size"]),
+        "batch_size": widgets.Dropdown(options=sorted({*BATCH_SIZES, int(defaults["batch_size"])}),
+                                       value=int(defaults["batch_size"]),
                                        description="Batch size", layout=BIG, style=STYLE),
         "learning_rate": widgets.BoundedFloatText(defaults["learning_rate"], min=1e-6, max=1.0,
                                                   step=0.0001, description="Learning rate",

@@ -138,6 +138,12 @@ def test_training_panel_trains_with_the_chosen_settings_and_draws_each_epoch(mon
     assert shown(box).shape[1] > 1000  # the under-the-hood panel
 
 
+def test_training_panel_offers_a_project_files_unusual_batch_size():
+    box = widgets.training_panel(types.SimpleNamespace(train_defaults={"batch_size": 8}))
+    assert box.controls["batch_size"].value == 8
+    assert box.controls["batch_size"].options == (8, 16, 32, 64, 128, 256, 512)
+
+
 def test_training_panel_shows_a_failure_and_stays_usable(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("out of memory")
