@@ -20,7 +20,6 @@ from pathlib import Path
 from . import __version__, paths, weights
 
 BUILTIN, ORIGINAL = "builtin", "original"
-CI_ENV = "RSNA_WORKSHOP_CI"
 # The original workshop's project file holding each recipe's images (datasets.PROJECTS).
 ORIGINAL_PROJECT = {
     "experiment1": "experiment1",
@@ -31,11 +30,6 @@ ORIGINAL_PROJECT = {
     "experiment5-3class-gray": "experiment4",
     "experiment5-3class-color": "experiment5",
 }
-
-
-def ci_mode() -> bool:
-    """True when running in continuous integration (``RSNA_WORKSHOP_CI=1``)."""
-    return os.environ.get(CI_ENV, "") not in ("", "0")
 
 
 @dataclass(frozen=True)
@@ -129,8 +123,6 @@ def prepare(data_source: str | Path = BUILTIN) -> Workshop:
         print(f"Data: the RSNA Kaggle folder {folder}")
     print(f"Backbone weights: found ({source.origin})")
     quiet_tensorflow()
-    if ci_mode():
-        print(f"{CI_ENV}=1: continuous-integration run (smaller settings where a notebook says so)")
     return workshop
 
 
