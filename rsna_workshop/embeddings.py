@@ -73,10 +73,9 @@ def embed(dataset, *, cache: bool = True, batch_size: int = 64, progress: bool =
     everything and stores nothing. Images are decoded in threads while the backbone runs.
     """
     n = len(dataset.items)
-    out = np.empty((n, weights.EMBEDDING_SIZE), dtype=np.float32)
     if not cache:
-        out[:] = _compute_embeddings(dataset, range(n), batch_size, progress)
-        return out
+        return _compute_embeddings(dataset, range(n), batch_size, progress)
+    out = np.empty((n, weights.EMBEDDING_SIZE), dtype=np.float32)
     keys = [dataset.content_key(i) for i in range(n)]
     store = EmbeddingStore(paths.cache_dir() / "embeddings" / backbone_id())
     found = store.read(keys, out)
@@ -92,6 +91,7 @@ def _compute_embeddings(dataset, indices, batch_size: int, progress: bool) -> np
     from tqdm.auto import tqdm
 
     indices = list(indices)
+    backbone()  # build it (seconds) before the progress bar starts counting images
     out = np.empty((len(indices), weights.EMBEDDING_SIZE), dtype=np.float32)
     with tqdm(total=len(indices), unit="image", desc="Embedding", disable=not progress) as bar:
         start = 0
@@ -118,7 +118,7 @@ def _decoded_batches(dataset, indices: list[int], batch_size: int):
 class EmbeddingStore:
     """Embeddings on disk: a folder of shards, each an ``.npz`` of ``keys`` and ``embeddings``.
 
-    One shard per batch of newly computed images (not one file per image), so reading a few
+    One shard per call that computed new embeddings (not one file per image), so reading a few
     thousand embeddings opens a handful of files. Shards are written to a temporary name and
     renamed, so a reader never sees half a shard and parallel writers do not collide.
     """
