@@ -211,6 +211,15 @@ def test_three_unequal_classes_split_per_class(data_dir):
 
 
 @pytest.mark.slow
+def test_patient_split_keeps_each_patient_on_one_side(result):
+    dataset = FakeDataset()
+    out = training.train(dataset, epochs=1, split="patient")
+    patients = np.array(dataset.patient_ids())
+    assert set(patients[out.train_index]).isdisjoint(patients[out.test_index])
+    assert len(out.test_index) >= math.ceil(0.15 * 40) and out.params["split"] == "patient"
+
+
+@pytest.mark.slow
 def test_same_seed_same_numbers_other_seed_other_numbers(result):
     again = training.train(FakeDataset(), epochs=15, seed=0)
     assert again.history == result.history
