@@ -331,21 +331,21 @@ class TrainingResult:
     def _model_ready(self, images_or_paths) -> np.ndarray:
         from .imaging import Preprocess, load_image
 
-        if isinstance(images_or_paths, (str, os.PathLike)):
+        if isinstance(images_or_paths, (str, os.PathLike)) or (
+                isinstance(images_or_paths, np.ndarray) and images_or_paths.ndim == 3):
             images_or_paths = [images_or_paths]
-        if isinstance(images_or_paths, np.ndarray) and images_or_paths.ndim == 3:
-            images_or_paths = images_or_paths[None]
         preprocess = self.preprocess or Preprocess()
         images = [load_image(x, preprocess) if isinstance(x, (str, os.PathLike)) else np.asarray(x)
                   for x in images_or_paths]
-        wrong = [i for i, image in enumerate(images)
-                 if image.shape != (weights.IMAGE_SIZE, weights.IMAGE_SIZE, 3) or image.dtype != np.uint8]
-        if wrong or not images:
-            raise ValueError(
-                f"predict() needs file paths or model-ready (224, 224, 3) uint8 images; "
-                f"{'got none' if not images else f'item {wrong[0]} has shape {images[wrong[0]].shape} and dtype {images[wrong[0]].dtype}'}. "
-                f"Pass paths, or use imaging.load_image() first."
-            )
+        if not images:
+            raise ValueError("predict() got no images: pass file paths or (224, 224, 3) uint8 images.")
+        for i, image in enumerate(images):
+            if image.shape != (weights.IMAGE_SIZE, weights.IMAGE_SIZE, 3) or image.dtype != np.uint8:
+                raise ValueError(
+                    f"predict() needs file paths or model-ready (224, 224, 3) uint8 images; item {i} "
+                    f"has shape {image.shape} and dtype {image.dtype}. Pass the file's path, or make "
+                    f"the image with imaging.load_image()."
+                )
         return np.stack(images)
 
     def export(self, folder) -> Path:
