@@ -463,7 +463,7 @@ def train(
         params=dict(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, seed=seed,
                     split=split, test_fraction=test_fraction, class_weight=_jsonable(class_weight),
                     oversample=oversample, fine_tune_blocks=fine_tune_blocks,
-                    early_stopping=early_stopping, epochs_run=len(history["loss"]),
+                    early_stopping=early_stopping, epochs_kept=len(history["loss"]),
                     preprocessing=_describe(dataset.preprocess), backbone=backbone_id()),
         history=history, train_index=train_index, test_index=test_index,
         train_labels=labels[train_index], test_labels=labels[test_index],
