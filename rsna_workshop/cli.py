@@ -74,11 +74,8 @@ def _train(args: argparse.Namespace) -> int:
     from .training import train
 
     dataset, defaults = open_data(args.data, classes=args.classes, color_code=args.color_code)
-    settings = {
-        "epochs": args.epochs or defaults["epochs"],
-        "learning_rate": args.learning_rate or defaults["learning_rate"],
-        "batch_size": args.batch_size or defaults["batch_size"],
-    }
+    given = {"epochs": args.epochs, "learning_rate": args.learning_rate, "batch_size": args.batch_size}
+    settings = {key: defaults[key] if value is None else value for key, value in given.items()}
     result = train(dataset, seed=args.seed, progress=True, **settings)  # bar per epoch, then summary
     if args.json:
         Path(args.json).write_text(json.dumps(result.to_dict(), indent=2))

@@ -347,3 +347,13 @@ def test_cli_train_writes_the_json_contract_and_predict_prints_probabilities(
     assert cli.main(["predict", str(tmp_path / "model"), str(tmp_path / "new.png")]) == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith(str(tmp_path / "new.png") + ": normal ") and "hemorrhage" in line
+
+
+def test_cli_train_refuses_zero_epochs_instead_of_using_the_default(monkeypatch, capsys):
+    import rsna_workshop.datasets as datasets
+
+    dataset = FakeDataset()
+    monkeypatch.setattr(datasets, "open_data", lambda spec, classes=None, color_code=False:
+                        (dataset, dict(dataset.train_defaults)))
+    assert cli.main(["train", "fake", "--epochs", "0"]) == 2
+    assert "epochs must be a whole number >= 1 (got 0)" in capsys.readouterr().err
