@@ -129,7 +129,7 @@ def build_backbone(weights: str | Path | None = None, *, random_weights: bool = 
     pooled = keras.layers.GlobalAveragePooling2D(name="embedding")(
         base.get_layer(EMBEDDING_LAYER).output
     )
-    backbone = keras.Model(base.inputs, pooled, name="mobilenetv2_0.35_embedding")
+    backbone = keras.Model(base.input, pooled, name="mobilenetv2_0.35_embedding")
     backbone.trainable = False
     return backbone
 
