@@ -40,6 +40,14 @@ def test_first_code_cell_is_the_setup_cell_right_after_the_title(path):
     assert lines[-1] == "workshop = prepare(DATA_SOURCE)"
 
 
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
+def test_colab_badge_opens_this_notebook_from_the_repository_the_setup_installs(path):
+    nb = nbformat.read(path, as_version=4)
+    repository = nb.cells[1].source.split("github.com/")[1].split('"')[0]
+    link = f"https://colab.research.google.com/github/{repository}/blob/main/notebooks/{path.name}"
+    assert "[![Open in Colab]" in nb.cells[0].source and f"]({link})" in nb.cells[0].source
+
+
 def test_every_notebook_has_objectives_discussion_and_instructor_note():
     for path in COMMITTED:
         text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells
