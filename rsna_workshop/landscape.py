@@ -114,20 +114,23 @@ def _valley_of(point: np.ndarray) -> str | None:
 
 
 def describe(path: np.ndarray) -> Walk:
-    """Classify a walk from :func:`descend` by how it ended."""
+    """Classify a walk from :func:`descend` by how it ended.
+
+    Diverged: it left the map or ended higher than it started. Settled: the last steps and the
+    slope are tiny. Bouncing: among the last five steps, at least two reverse the previous one.
+    Otherwise it is still crawling downhill.
+    """
     losses = loss(path[:, 0], path[:, 1])
     end = path[-1]
-    steps = len(path) - 1
-    walk = dict(steps=steps, start_loss=float(losses[0]), final_loss=float(losses[-1]))
+    walk = dict(steps=len(path) - 1, start_loss=float(losses[0]), final_loss=float(losses[-1]))
     if not np.all(np.abs(end) <= 2 * LIMIT) or losses[-1] > losses[0]:
         return Walk("diverged", valley=None, **walk)
-    last_moves = np.hypot(*np.diff(path[-4:], axis=0).T)
     valley = _valley_of(end)
-    slope = np.hypot(*gradient(*end))
-    if slope < 0.05 and last_moves.max() < 0.05:
+    moves = np.diff(path[-6:], axis=0)
+    if np.hypot(*gradient(*end)) < 0.05 and np.hypot(*moves[-3:].T).max() < 0.05:
         return Walk("settled", valley=valley, **walk)
-    turning = np.sum(np.einsum("ij,ij->i", np.diff(path[-6:], axis=0)[1:], np.diff(path[-6:], axis=0)[:-1]) < 0)
-    if turning >= 2:
+    reversals = np.sum(np.sum(moves[1:] * moves[:-1], axis=1) < 0)
+    if reversals >= 2:
         return Walk("bouncing", valley=valley, **walk)
     return Walk("crawling", valley=valley, **walk)
 
