@@ -238,10 +238,13 @@ def _cortex(head: Head, f: Frame, t: np.ndarray, brain: np.ndarray, level: float
     along = np.abs(phase - 2 * np.pi * k) / n * radius_px  # pixels to the nearest sulcus
     which = k.astype(np.int32) % n
     depth_of_sulcus = head.sulcus_depth[which] * (0.6 + 0.4 * level)
-    half_width = (1.2 + 2.0 * head.atrophy) * head.sulcus_width[which] * (1.2 - 0.7 * (f.depth / depth_of_sulcus).clip(0, 1))
+    taper = 1.2 - 0.7 * (f.depth / depth_of_sulcus).clip(0, 1)
+    half_width = (1.2 + 2.0 * head.atrophy) * head.sulcus_width[which] * taper
     grey = 5.5 + 1.5 * np.sin(phase * 0.5)
-    paint(t, (f.depth < grey) | ((along < half_width + grey) & (f.depth < depth_of_sulcus + grey)), Tissue.GREY, brain)
-    paint(t, (f.depth < 0.6 + head.atrophy * 2.2) | ((along < half_width) & (f.depth < depth_of_sulcus)), Tissue.CSF, brain)
+    lining = (along < half_width + grey) & (f.depth < depth_of_sulcus + grey)
+    paint(t, (f.depth < grey) | lining, Tissue.GREY, brain)
+    cleft = (along < half_width) & (f.depth < depth_of_sulcus)
+    paint(t, (f.depth < 0.6 + head.atrophy * 2.2) | cleft, Tissue.CSF, brain)
 
 
 def _midline(head: Head, f: Frame, t: np.ndarray, brain: np.ndarray, level: float):
@@ -253,8 +256,9 @@ def _midline(head: Head, f: Frame, t: np.ndarray, brain: np.ndarray, level: floa
     fissure = (np.abs(f.x) < width) & (np.abs(f.y) > deep) & (f.y > -0.98)
     paint(t, fissure, Tissue.CSF, brain)
     paint(t, fissure & (np.abs(f.x) < f.px_to_norm(0.9)), Tissue.DENSE, brain)
-    sinus = (np.abs(f.x) < f.px_to_norm(7) * (1 - f.y.clip(0, 1) * 0) ) & (f.depth < 9) & (f.y > 0)
-    paint(t, sinus & (np.abs(f.x) < f.px_to_norm(9 - f.depth.clip(0, 9))), Tissue.DENSE, brain)
+    half_width = f.px_to_norm(np.minimum(7, 9 - f.depth.clip(0, 9)))  # a triangle on the table
+    sinus = (f.y > 0) & (f.depth < 9) & (np.abs(f.x) < half_width)
+    paint(t, sinus, Tissue.DENSE, brain)
 
 
 def _deep_structures(head: Head, f: Frame, t: np.ndarray, level: float):
@@ -262,22 +266,22 @@ def _deep_structures(head: Head, f: Frame, t: np.ndarray, level: float):
     v = 1 + 0.9 * head.atrophy
     for side in (-1, 1):
         p = presence(level, 0.4, 0.62)
-        paint(t, ellipse(f, side * 0.27, -0.08, 0.07 * p, 0.17 * p, side * 0.25), Tissue.DEEP_GREY)  # lentiform
-        paint(t, ellipse(f, side * 0.1, 0.08, 0.09 * p, 0.12 * p), Tissue.DEEP_GREY)  # thalamus
+        lentiform = ellipse(f, side * 0.27, -0.08, 0.07 * p, 0.17 * p, side * 0.25)
+        thalamus = ellipse(f, side * 0.1, 0.08, 0.09 * p, 0.12 * p)
         pc = presence(level, 0.45, 0.7)
-        paint(t, ellipse(f, side * 0.14, -0.3, 0.07 * pc, 0.08 * pc), Tissue.DEEP_GREY)  # caudate head
+        caudate = ellipse(f, side * 0.14, -0.3, 0.07 * pc, 0.08 * pc)
+        paint(t, lentiform | thalamus | caudate, Tissue.DEEP_GREY)
         p = presence(level, 0.32, 0.5)
         sylvian = ellipse(f, side * 0.72, -0.08, 0.2 * p, 0.018 * v * p, side * 0.15)
         paint(t, sylvian, Tissue.CSF)
         vessel = ellipse(f, side * 0.62, -0.085, 0.06 * p * head.dense_vessels, 0.008, side * 0.15)
         paint(t, vessel, Tissue.DENSE)
         # lateral ventricles: frontal horns, bodies, atria with occipital horns
-        frontal = presence(level, 0.44, 0.66)
-        paint(t, ellipse(f, side * 0.09, -0.25, 0.045 * v * frontal, 0.15 * frontal, -side * 0.3), Tissue.VENTRICLE)
-        body = presence(level, 0.55, 0.76)
-        paint(t, ellipse(f, side * 0.11, -0.02, 0.05 * v * body, 0.3 * body, -side * 0.05), Tissue.VENTRICLE)
-        atrium = presence(level, 0.44, 0.66)
-        paint(t, ellipse(f, side * 0.2, 0.3, 0.055 * v * atrium, 0.16 * atrium, side * 0.45), Tissue.VENTRICLE)
+        frontal, body = presence(level, 0.44, 0.66), presence(level, 0.55, 0.76)
+        atrium = frontal
+        paint(t, ellipse(f, side * 0.09, -0.25, 0.045 * v * frontal, 0.15 * frontal, -side * 0.3)
+              | ellipse(f, side * 0.11, -0.02, 0.05 * v * body, 0.3 * body, -side * 0.05)
+              | ellipse(f, side * 0.2, 0.3, 0.055 * v * atrium, 0.16 * atrium, side * 0.45), Tissue.VENTRICLE)
         if head.choroid_calcified:
             pc = presence(level, 0.5, 0.62)
             paint(t, ellipse(f, side * 0.21, 0.3, 0.022 * pc, 0.03 * pc), Tissue.CALCIFICATION)

@@ -34,23 +34,27 @@ from .generator import GENERATOR_VERSION, generate_slice, patient_bleeds
 from .hemorrhage import CODES, LEVELS, SUBTYPES, cut
 
 MANIFEST = "cohort.json"
+SLICE_COLUMNS = ("ID", "PatientID", "StudyInstanceUID", "SeriesInstanceUID", "z", "level", "subtypes")
 LEVEL_STEP = 0.04  # one 5 mm slice, as a fraction of the skull base to vertex distance
 SLICE_MM = 5.0
-# Patients per hemorrhage pattern (the full cohort), then patients without hemorrhage.
+# Patients per hemorrhage pattern (the full cohort), then patients without hemorrhage. Each patient
+# has 3 or 4 contiguous slices: enough for a patient split, few enough that a random split of
+# slices (Teachable Machine's) does not mostly test on patients it has already seen.
 BLEED_PATTERNS = {
-    ("intraparenchymal",): 26,
-    ("subdural",): 26,
-    ("epidural",): 18,
-    ("intraventricular",): 16,
-    ("subarachnoid",): 22,
-    ("intraparenchymal", "intraventricular"): 11,
-    ("subarachnoid", "subdural"): 11,
-    ("intraparenchymal", "subarachnoid"): 9,
-    ("epidural", "subdural"): 6,
-    ("intraparenchymal", "subdural"): 6,
-    ("intraparenchymal", "intraventricular", "subarachnoid"): 5,
+    ("intraparenchymal",): 52,
+    ("subdural",): 52,
+    ("epidural",): 36,
+    ("intraventricular",): 32,
+    ("subarachnoid",): 44,
+    ("intraparenchymal", "intraventricular"): 22,
+    ("subarachnoid", "subdural"): 22,
+    ("intraparenchymal", "subarachnoid"): 18,
+    ("epidural", "subdural"): 12,
+    ("intraparenchymal", "subdural"): 12,
+    ("intraparenchymal", "intraventricular", "subarachnoid"): 10,
 }
-NORMAL_PATIENTS = 106
+NORMAL_PATIENTS = 315
+SLICES_PER_PATIENT = (3, 4)
 # Real-scanner quirks, one slice in ten: see rsna_workshop.dicom for how each is read.
 QUIRKS = {1: "signed", 11: "padding", 21: "single_window", 31: "12bit"}
 PADDING_VALUE = -2000
@@ -110,16 +114,17 @@ def plan_cohort(seed: int = 0, scale: float = 1.0) -> list[SliceJob]:
 
 def _patient_jobs(seed, number, patient, subtypes, rng, first_index) -> list[SliceJob]:
     """The slices of one patient: a contiguous run of levels (around the bleed, if any)."""
-    n = int(rng.integers(8, 13))
+    n = int(rng.integers(SLICES_PER_PATIENT[0], SLICES_PER_PATIENT[1] + 1))
     if subtypes:
         low, high = LEVELS[subtypes[0]]
         bleed_level = float(rng.uniform(low, high))
         main = patient_bleeds(patient, subtypes[:1], bleed_level)[0]
         levels = [lv for lv in bleed_level + LEVEL_STEP * np.arange(-n, n + 1) if cut(main, lv) > 0.3]
         levels = [lv for lv in levels if 0.02 <= lv <= 0.98][:n]
-    else:
+    else:  # centred where bleeds are, so the level of a slice does not give its label away
         bleed_level = 0.0
-        start = rng.uniform(0.02, 0.98 - LEVEL_STEP * (n - 1))
+        low, high = LEVELS[SUBTYPES[rng.integers(len(SUBTYPES))]]
+        start = np.clip(rng.uniform(low, high) - LEVEL_STEP * (n - 1) / 2, 0.02, 0.98 - LEVEL_STEP * (n - 1))
         levels = list(start + LEVEL_STEP * np.arange(n))
     uid = lambda *parts: generate_uid(entropy_srcs=[str(p) for p in (seed, patient, *parts)])
     spacing = round(float(rng.uniform(0.42, 0.49)), 4)
@@ -271,6 +276,7 @@ def write_tables(folder: Path, jobs: list[SliceJob], visible: list[tuple[str, ..
             out.writerow([f"{job.id}_any", int(bool(seen))])
     with open(folder / "slices.csv", "w", newline="") as f:
         out = csv.writer(f)
-        out.writerow(["ID", "PatientID", "StudyInstanceUID", "SeriesInstanceUID", "z", "level", "subtypes"])
+        out.writerow(SLICE_COLUMNS)
         for job, seen in zip(jobs, visible):
-            out.writerow([job.id, job.patient_id, job.study_uid, job.series_uid, job.z, job.level, "|".join(seen)])
+            row = (job.id, job.patient_id, job.study_uid, job.series_uid, job.z, job.level, "|".join(seen))
+            out.writerow(row)

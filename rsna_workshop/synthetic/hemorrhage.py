@@ -17,13 +17,13 @@ SUBTYPES = ("epidural", "intraparenchymal", "intraventricular", "subarachnoid", 
 CODES = {name: i + 1 for i, name in enumerate(SUBTYPES)}  # mask values, RSNA order
 
 # Difficulty: most bleeds are small or thin and near grey matter in density; a minority are obvious.
-SEVERITY_BETA = (1.3, 2.2)  # severity in 0..1 drawn from this Beta; scales size and density
-DENSITY = {  # acute blood, HU at severity 0 and at severity 1
-    "epidural": (56, 85),
-    "intraparenchymal": (56, 85),
-    "intraventricular": (52, 75),
-    "subarachnoid": (50, 68),
-    "subdural": (52, 80),
+SEVERITY_BETA = (1.0, 3.5)  # severity in 0..1 drawn from this Beta; scales size and density
+DENSITY = {  # acute blood, HU at severity 0 and at severity 1: mostly just above grey matter
+    "epidural": (54, 80),
+    "intraparenchymal": (54, 82),
+    "intraventricular": (52, 72),
+    "subarachnoid": (50, 64),
+    "subdural": (52, 74),
 }
 LEVELS = {  # levels where each subtype's centre may sit
     "epidural": (0.3, 0.9),
@@ -74,7 +74,7 @@ def plan_bleed(subtype: str, rng: np.random.Generator, level: float | None = Non
     return Bleed(
         subtype=subtype,
         level=level,
-        extent=float(rng.uniform(0.12, 0.25) * (0.6 + 0.6 * severity)),
+        extent=float(rng.uniform(0.14, 0.26)),
         severity=severity,
         density=float(low + (high - low) * np.clip(severity + rng.normal(0, 0.15), 0, 1)),
         angle=float(rng.uniform(-np.pi, np.pi)) if subtype != "epidural" else _temporal_angle(rng, lateral),
