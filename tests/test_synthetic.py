@@ -196,3 +196,11 @@ def test_same_seed_builds_identical_files_and_incomplete_folders_are_rebuilt(coh
     for path in sorted((cohort / "stage_2_train").glob("*.dcm"))[:10]:
         assert (out / "stage_2_train" / path.name).read_bytes() == path.read_bytes()
     assert not out.with_name("again.partial").exists()
+
+
+def test_bad_build_arguments_say_what_is_wrong_and_write_nothing(tmp_path):
+    with pytest.raises(ValueError, match="scale must be > 0"):
+        build_cohort(tmp_path / "cohort", scale=0)
+    with pytest.raises(ValueError, match="workers >= 1"):
+        build_cohort(tmp_path / "cohort", workers=0)
+    assert list(tmp_path.iterdir()) == []

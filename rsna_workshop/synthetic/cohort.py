@@ -8,7 +8,7 @@ and ``cohort.json`` (the manifest that makes a second build a no-op).
 
 >>> report = build_cohort()        # doctest: +SKIP
 >>> report.built, report.n_slices  # doctest: +SKIP
-(True, 2349)
+(True, 2218)
 """
 
 from __future__ import annotations
@@ -126,7 +126,10 @@ def _patient_jobs(seed, number, patient, subtypes, rng, first_index) -> list[Sli
         low, high = LEVELS[SUBTYPES[rng.integers(len(SUBTYPES))]]
         start = np.clip(rng.uniform(low, high) - LEVEL_STEP * (n - 1) / 2, 0.02, 0.98 - LEVEL_STEP * (n - 1))
         levels = list(start + LEVEL_STEP * np.arange(n))
-    uid = lambda *parts: generate_uid(entropy_srcs=[str(p) for p in (seed, patient, *parts)])
+
+    def uid(*parts) -> str:
+        return generate_uid(entropy_srcs=[str(p) for p in (seed, patient, *parts)])
+
     spacing = round(float(rng.uniform(0.42, 0.49)), 4)
     jobs = []
     for k, level in enumerate(levels):
@@ -222,6 +225,9 @@ def build_cohort(out_dir=None, *, seed: int = 0, force: bool = False, workers: i
     (``report.built`` False); ``force=True`` rebuilds. ``scale`` shrinks the cohort (tests).
     The build goes to a sibling ``.partial`` folder, renamed into place only when complete.
     """
+    if not scale > 0 or (workers is not None and workers < 1):
+        raise ValueError(f"scale must be > 0 and workers >= 1 (or None for all cores); got scale={scale}, "
+                         f"workers={workers}.")
     start = time.perf_counter()
     out = Path(out_dir) if out_dir is not None else paths.cohort_dir()
     wanted = {"generator_version": GENERATOR_VERSION, "seed": seed, "scale": scale}

@@ -71,7 +71,7 @@ def generate_slice(seed: int, *, level: float, subtypes=(), patient: int | None 
     for bleed in bleeds:
         rim = oedema_rim(bleed, frame, level)
         hu[rim & np.isin(tissue, (Tissue.WHITE, Tissue.GREY, Tissue.DEEP_GREY))] -= 9
-        blood = draw_bleed(bleed, head, frame, tissue, level)
+        blood = draw_bleed(bleed, frame, tissue, level)
         hu[blood] = bleed.density
         mask[blood] = CODES[bleed.subtype]
     hu = ndimage.gaussian_filter(hu, head.blur, truncate=3.0)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .anatomy import ANGLES, Frame, Head, Tissue, presence
+from .anatomy import ANGLES, Frame, Tissue, presence
 
 PARENCHYMA = (Tissue.WHITE, Tissue.GREY, Tissue.DEEP_GREY, Tissue.CSF)
 SUBTYPES = ("epidural", "intraparenchymal", "intraventricular", "subarachnoid", "subdural")
@@ -99,7 +99,7 @@ def cut(bleed: Bleed, level: float) -> float:
     return presence(level, bleed.level - bleed.extent, bleed.level + bleed.extent)
 
 
-def draw_bleed(bleed: Bleed, head: Head, frame: Frame, tissue: np.ndarray, level: float) -> np.ndarray:
+def draw_bleed(bleed: Bleed, frame: Frame, tissue: np.ndarray, level: float) -> np.ndarray:
     """Boolean mask of the bleed in this slice (empty when the slice misses it)."""
     factor = cut(bleed, level)
     if factor < 0.2:
