@@ -1,8 +1,9 @@
 """Estimate the five lessons on generated slices, to tune the generator's difficulty.
 
-A stand-in for the real trainer: the frozen MobileNetV2 embedding (cached per generator version,
-preprocessing and slice) and scikit-learn's MLPClassifier shaped like Teachable Machine's head
-(Dense 100 relu, softmax, Adam lr 0.001, batch 16, 15 % of each class held out as test).
+A quick stand-in for ``rsna-workshop lessons`` while the generator changes: the frozen MobileNetV2
+embedding (cached in a temporary folder per generator version and slice) and a NumPy copy of
+Teachable Machine's head (Dense 100 relu, softmax, Adam lr 0.001, batch 16, 15 % of each class held
+out as test), trained on slices drawn from the cohort plan without writing any files.
 
     .venv/bin/python benchmarks/tune_difficulty.py --normal 1000 --bleed 1000 --seeds 3
 """
