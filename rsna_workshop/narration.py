@@ -93,9 +93,12 @@ def small_data(result) -> Notes:
     notes = accuracy(result)
     notes.append(f"With only {n} test slices, each slice moves the accuracy by "
                  f"{100 / n:.0f} percentage points.")
-    if interval.low <= chance:
-        notes.append(f"The confidence interval reaches down to {_pct(chance)}, the score of a coin "
-                     f"flip: this test cannot show that the model is better than guessing.")
+    if interval.high < chance:
+        notes.append(f"Even the top of the interval ({_pct(interval.high)}) is below a coin flip "
+                     f"({_pct(chance)}): on these test slices the model did worse than guessing.")
+    elif interval.low <= chance:
+        notes.append(f"The interval includes {_pct(chance)}, the score of a coin flip: this test "
+                     f"cannot show that the model is better than guessing.")
     else:
         notes.append(f"Even the low end of the interval ({_pct(interval.low)}) is above a coin flip "
                      f"({_pct(chance)}), but the interval is {100 * (interval.high - interval.low):.0f} "
@@ -223,13 +226,17 @@ def tradeoff(results: dict, positive=None) -> Notes:
                    f"slices (sensitivity {_pct(m.sensitivity.estimate)}); cleared {m.tn} of "
                    f"{m.tn + m.fp} normal ones (specificity {_pct(m.specificity.estimate)})."
                    for label, (acc, m) in rows.items()])
-    best_accuracy = max(rows, key=lambda label: rows[label][0])
+    top = max(acc for acc, _ in rows.values())
+    most_accurate = [label for label, (acc, _) in rows.items() if acc > top - 0.005]
     best_finder = max(rows, key=lambda label: rows[label][1].sensitivity.estimate)
-    if best_accuracy == best_finder:
-        notes.append(f"{best_finder} is ahead on both: the higher accuracy and the most bleeds found.")
-    else:
-        notes.append(f"{best_accuracy} has the higher accuracy, yet {best_finder} finds more of the "
+    if best_finder not in most_accurate:
+        notes.append(f"{most_accurate[0]} has the higher accuracy, yet {best_finder} finds more of the "
                      f"bleeds: accuracy alone would have picked the wrong model.")
+    elif len(most_accurate) > 1:
+        notes.append(f"{_join(most_accurate)} share the highest accuracy ({_pct(top)}); {best_finder} "
+                     f"finds the most bleeds.")
+    else:
+        notes.append(f"{best_finder} is ahead on both: the higher accuracy and the most bleeds found.")
     return notes
 
 

@@ -27,7 +27,12 @@ def test_per_class_counts_each_true_class():
 def test_small_data_says_when_the_test_cannot_beat_a_coin_flip():
     notes = narration.small_data(fake([[6, 3], [4, 5]]))  # 11/18
     assert "each slice moves the accuracy by 6 percentage points" in notes[1]
-    assert "coin flip" in notes[2] and "cannot show" in notes[2]
+    assert "includes 50%, the score of a coin flip" in notes[2] and "cannot show" in notes[2]
+
+
+def test_small_data_says_when_the_model_did_worse_than_guessing():
+    notes = narration.small_data(fake([[2, 8], [9, 1]]))  # 3/20, interval 5% to 36%
+    assert "Even the top of the interval (36%) is below a coin flip (50%)" in notes[2]
 
 
 def test_small_data_says_when_it_does_beat_a_coin_flip():
@@ -124,6 +129,16 @@ def test_tradeoff_says_when_accuracy_picks_the_wrong_model():
     assert "found 8 of 10 hemorrhage slices (sensitivity 80%)" in notes[1]
     assert notes[2] == ("lesson 2 has the higher accuracy, yet lesson 3 finds more of the bleeds: "
                         "accuracy alone would have picked the wrong model.")
+
+
+def test_tradeoff_names_ties_and_a_model_ahead_on_both():
+    a = scored([0] * 10 + [1] * 10, [0.1] * 9 + [0.9] + [0.9] * 9 + [0.1])   # 90 %, finds 9
+    b = scored([0] * 10 + [1] * 10, [0.1] * 8 + [0.9] * 2 + [0.9] * 10)      # 90 %, finds 10
+    c = scored([0] * 10 + [1] * 10, [0.1] * 10 + [0.9] * 5 + [0.1] * 5)      # 75 %, finds 5
+    assert narration.tradeoff({"a": a, "b": b, "c": c})[-1] == (
+        "a and b share the highest accuracy (90%); b finds the most bleeds.")
+    assert narration.tradeoff({"a": a, "c": c})[-1] == (
+        "a is ahead on both: the higher accuracy and the most bleeds found.")
 
 
 def test_longer_training_reports_gap_and_loss_rise_each_way():
