@@ -300,7 +300,7 @@ def _skull_base(head: Head, f: Frame, t: np.ndarray, brain: np.ndarray, level: f
     paint(t, ellipse(f, 0, -0.12, 0.16 * p, 0.1 * p), Tissue.CSF, brain)
     paint(t, ellipse(f, 0, 0.1, 0.19 * p, 0.16 * p), Tissue.CSF, brain)  # ambient cisterns
     for side in (-1, 1):  # cerebral peduncles and tectum
-        paint(t, ellipse(f, side * 0.07, 0.07, 0.1 * p, 0.13 * p, side * 0.4), Tissue.WHITE, brain)
+        paint(t, ellipse(f, side * 0.07, 0.07, 0.1 * p, 0.13 * p, side * 0.4), Tissue.DEEP_GREY, brain)
     paint(t, ellipse(f, 0, 0.2, 0.02 * v * p, 0.02 * p), Tissue.CSF, brain)  # aqueduct
     if level >= 0.3:
         return
@@ -327,6 +327,10 @@ def _skull_base(head: Head, f: Frame, t: np.ndarray, brain: np.ndarray, level: f
     paint(t, ellipse(f, 0, -0.38, 0.17 * sphenoid, 0.13 * sphenoid), Tissue.AIR)
     paint(t, ellipse(f, 0, -0.14, 0.07 * base, 0.12 * base), Tissue.BONE)  # clivus
     stem = presence(level, -0.2, 0.32)
-    paint(t, ellipse(f, 0, 0.1, 0.17 * stem, 0.14 * stem), Tissue.WHITE)  # pons / medulla
+    paint(t, ellipse(f, 0, 0.1, 0.2 * stem, 0.17 * stem), Tissue.CSF, brain)  # prepontine cistern
+    paint(t, ellipse(f, 0, 0.12, 0.16 * stem, 0.14 * stem), Tissue.DEEP_GREY)  # pons / medulla
     paint(t, ellipse(f, 0, 0.3, 0.05 * v * stem, 0.035 * stem), Tissue.VENTRICLE)  # fourth ventricle
     paint(t, ellipse(f, 0, 0.48, 0.05, 0.25) & (f.y > 0.35), Tissue.WHITE, brain)  # vermis
+    for k in range(5):  # cerebellar fissures
+        arc = np.abs(np.hypot(f.x / 0.9, f.y - 0.15) - (0.5 + 0.08 * k)) < f.px_to_norm(0.9 + 0.4 * head.atrophy)
+        paint(t, arc & (f.y > 0.3) & (np.abs(f.x) > 0.07), Tissue.CSF, brain)

@@ -11,7 +11,7 @@ from .anatomy import SIZE, Head, Tissue, draw_slice, random_head
 from .hemorrhage import CODES, SUBTYPES, Bleed, draw_bleed, oedema_rim, plan_bleed
 
 HU_MIN, HU_MAX = -1000.0, 3000.0  # the generator never leaves this range
-GENERATOR_VERSION = "6"  # bump when the generated images change: rebuilds cohorts, voids caches
+GENERATOR_VERSION = "7"  # bump when the generated images change: rebuilds cohorts, voids caches
 
 
 @dataclass
@@ -102,4 +102,4 @@ def _streaks(frame, rng: np.random.Generator, level: float) -> np.ndarray:
     angle = np.arctan2(frame.y - 0.02, frame.x)
     rays = np.cos(rng.integers(9, 16) * angle + rng.uniform(0, 6.3)) ** 16
     inside = frame.depth > 0
-    return (inside * strength * (-20 * band + rng.uniform(6, 14) * (rays - 0.2))).astype(np.float32)
+    return (inside * strength * (-20 * band + rng.uniform(4, 9) * (rays - 0.2))).astype(np.float32)
