@@ -121,6 +121,8 @@ def _patient_jobs(seed, number, patient, subtypes, rng, first_index) -> list[Sli
         main = patient_bleeds(patient, subtypes[:1], bleed_level)[0]
         levels = [lv for lv in bleed_level + LEVEL_STEP * np.arange(-n, n + 1) if cut(main, lv) > 0.3]
         levels = [lv for lv in levels if 0.02 <= lv <= 0.98][:n]
+        if levels[0] - LEVEL_STEP >= 0.02:  # the slice just below, as in real series: the bleed's
+            levels.insert(0, levels[0] - LEVEL_STEP)  # edge or no bleed, otherwise nearly the same
     else:  # centred where bleeds are, so the level of a slice does not give its label away
         bleed_level = 0.0
         low, high = LEVELS[SUBTYPES[rng.integers(len(SUBTYPES))]]

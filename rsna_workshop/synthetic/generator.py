@@ -11,7 +11,7 @@ from .anatomy import SIZE, Head, Tissue, draw_slice, random_head
 from .hemorrhage import CODES, SUBTYPES, Bleed, draw_bleed, oedema_rim, plan_bleed
 
 HU_MIN, HU_MAX = -1000.0, 3000.0  # the generator never leaves this range
-GENERATOR_VERSION = "7"  # bump when the generated images change: rebuilds cohorts, voids caches
+GENERATOR_VERSION = "9"  # bump when the generated images change: rebuilds cohorts, voids caches
 
 
 @dataclass
