@@ -8,7 +8,7 @@ and ``cohort.json`` (the manifest that makes a second build a no-op).
 
 >>> report = build_cohort()        # doctest: +SKIP
 >>> report.built, report.n_slices  # doctest: +SKIP
-(True, 2218)
+(True, 2511)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import multiprocessing
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
 from .. import paths
 from .generator import GENERATOR_VERSION, generate_slice, patient_bleeds
-from .hemorrhage import CODES, LEVELS, SUBTYPES, cut
+from .hemorrhage import LEVELS, SUBTYPES, cut
 
 MANIFEST = "cohort.json"
 SLICE_COLUMNS = ("ID", "PatientID", "StudyInstanceUID", "SeriesInstanceUID", "z", "level", "subtypes")
