@@ -166,7 +166,7 @@ def compare(results: dict, metric: str = "test_accuracy") -> Notes:
     first, last = ranked[0], ranked[-1]
     difference = values[first] - values[last]
     if difference < 0.03:
-        notes.append(f"The difference ({100 * difference:.0f} points) is within what a rerun with "
+        notes.append(f"The difference ({_count(round(100 * difference), 'point')}) is within what a rerun with "
                      f"another seed could change: call it a tie.")
     else:
         notes.append(f"{first} beat {last} by {100 * difference:.0f} percentage points.")
