@@ -108,9 +108,13 @@ def _lessons(args: argparse.Namespace) -> int:
 
 
 def _notebooks_run(args: argparse.Namespace) -> int:
-    from .notebooks import run_notebooks
+    from .notebooks import NotebookError, run_notebooks
 
-    run_notebooks(Path(args.out), names=args.names, timeout=args.timeout)
+    try:
+        run_notebooks(Path(args.out), names=args.names, timeout=args.timeout)
+    except NotebookError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -132,6 +132,9 @@ def draw_metrics(ax, metrics: evaluation.BinaryMetrics) -> None:
     """Sensitivity, specificity, PPV, NPV as dots with Wilson 95 % CI bars."""
     rows = metrics.rows()[::-1]
     for y, (name, interval) in enumerate(rows):
+        if not interval.n:  # e.g. PPV when the model never says "hemorrhage"
+            ax.text(1.04, y, "n/a: no cases\n0/0", va="center", fontsize=18)
+            continue
         ax.errorbar(interval.estimate, y, xerr=[[interval.estimate - interval.low],
                     [interval.high - interval.estimate]], fmt="o", color=BLUE, capsize=8,
                     markersize=14, elinewidth=4, capthick=3)

@@ -44,3 +44,15 @@ def test_weights_install_of_missing_file_exits_2_with_message(no_weights, capsys
 def test_weights_where_without_weights_exits_2(no_weights, capsys):
     assert main(["weights", "where"]) == 2
     assert "weights install" in capsys.readouterr().err
+
+
+def test_notebooks_run_failure_prints_the_failing_cell_without_traceback(monkeypatch, capsys):
+    from rsna_workshop import notebooks
+
+    def fail(*args, **kwargs):
+        raise notebooks.NotebookError("02_class_imbalance.ipynb failed in code cell 5 ('result = train(...)')")
+
+    monkeypatch.setattr(notebooks, "run_notebooks", fail)
+    assert main(["notebooks", "run", "--out", "somewhere"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: 02_class_imbalance.ipynb failed in code cell 5") and "Traceback" not in err

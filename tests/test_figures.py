@@ -78,6 +78,13 @@ def test_metrics_figure_carries_the_wilson_intervals():
     assert f"{sens.successes}/{sens.n}" in shown and f"({sens.low:.0%}-{sens.high:.0%})" in shown
 
 
+def test_metrics_figure_says_n_a_for_a_ppv_with_no_positive_calls():
+    result = fake_result()
+    result.test_probabilities = np.tile([0.9, 0.1], (len(result.test_labels), 1))  # never "hemorrhage"
+    shown = " ".join(texts(figures.metrics_figure(result).axes[0]))
+    assert "n/a: no cases" in shown and "nan" not in shown
+
+
 def test_roc_figure_auc_equals_scikit_learn_and_marks_the_operating_point():
     result = fake_result()
     fig = figures.roc_figure(result, threshold=0.5)
