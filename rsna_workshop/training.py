@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import embeddings, weights
+from . import embeddings, evaluation, weights
 from .embeddings import backbone_id, embed, scale
 
 __all__ = ["Head", "TrainingResult", "embed", "scale", "train"]
@@ -214,18 +214,14 @@ class TrainingResult:
 
     @property
     def confusion_matrix(self) -> np.ndarray:
-        n = len(self.classes)
-        matrix = np.zeros((n, n), dtype=np.int64)
-        np.add.at(matrix, (self.test_labels, self.test_predictions), 1)
-        return matrix
+        """Test counts, rows true class, columns predicted, in ``classes`` order."""
+        return evaluation.confusion_matrix(self.test_labels, self.test_predictions, len(self.classes))
 
     @property
     def per_class_accuracy(self) -> dict[str, float | None]:
         """Share of each class's test images predicted right (None when a class has none)."""
-        matrix = self.confusion_matrix
-        totals = matrix.sum(axis=1)
-        return {name: (float(matrix[i, i] / totals[i]) if totals[i] else None)
-                for i, name in enumerate(self.classes)}
+        shares = evaluation.per_class_accuracy(self.confusion_matrix)
+        return {name: None if np.isnan(share) else float(share) for name, share in zip(self.classes, shares)}
 
     def summary(self) -> str:
         """A few lines for a console or a notebook."""
