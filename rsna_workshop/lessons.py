@@ -14,14 +14,15 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import evaluation
+
 POSITIVE = "hemorrhage"
 
 
 def sensitivity(result, positive: str = POSITIVE) -> float:
     """Share of the test set's ``positive`` slices that the model called ``positive``."""
-    i = list(result.classes).index(positive)
-    row = np.asarray(result.confusion_matrix)[i]
-    return float(row[i] / row.sum())
+    i = evaluation.positive_index(result.classes, positive)
+    return float(evaluation.per_class_accuracy(result.confusion_matrix)[i])
 
 
 def final(result, key: str) -> float:
