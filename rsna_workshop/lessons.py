@@ -30,12 +30,17 @@ def final(result, key: str) -> float:
     return float(result.history[key][-1])
 
 
+def loss_rise(result) -> float:
+    """How far the final test loss sits above its lowest, as a share of the lowest (0.2: 20 % above)."""
+    losses = np.asarray(result.history["test_loss"], dtype=float)
+    return float(losses[-1] / losses.min() - 1)
+
+
 def overfitting(result) -> dict:
     """Train-test accuracy gap and how far the final test loss sits above its minimum."""
-    losses = np.asarray(result.history["test_loss"])
     return {
         "gap": final(result, "accuracy") - final(result, "test_accuracy"),
-        "loss_rise": float(losses[-1] / losses.min() - 1),
+        "loss_rise": loss_rise(result),
     }
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import evaluation
 from .evaluation import wilson_interval
+from .lessons import final, loss_rise
 
 
 class Notes(list):
@@ -43,10 +44,6 @@ def _count(n: int, noun: str) -> str:
 
 def _matrix(result) -> np.ndarray:
     return np.asarray(result.confusion_matrix, dtype=int)
-
-
-def _final(result, key: str) -> float:
-    return float(result.history[key][-1])
 
 
 def normal_class(classes) -> int:
@@ -131,11 +128,10 @@ def imbalance(result) -> Notes:
 
 def overfitting(result) -> Notes:
     """Lesson 4: the gap between training and test accuracy, and the test loss turning upward."""
-    train_acc, test_acc = _final(result, "accuracy"), _final(result, "test_accuracy")
-    losses = np.asarray(result.history["test_loss"], dtype=float)
-    best = int(losses.argmin())
-    rise = losses[-1] / losses[best] - 1
-    epochs = len(losses)
+    train_acc, test_acc = final(result, "accuracy"), final(result, "test_accuracy")
+    losses = result.history["test_loss"]
+    best, epochs = int(np.argmin(losses)), len(losses)
+    rise = loss_rise(result)
     gap = train_acc - test_acc
     notes = Notes([
         f"In the last epoch the model was right on {_pct(train_acc)} of its training slices and "
@@ -159,7 +155,7 @@ def compare(results: dict, metric: str = "test_accuracy") -> Notes:
     """
     if len(results) < 2:
         raise ValueError(f"compare needs at least two labelled results, got {len(results)}.")
-    values = {label: _final(result, metric) for label, result in results.items()}
+    values = {label: final(result, metric) for label, result in results.items()}
     word = metric.replace("_", " ")
     notes = Notes([", ".join(f"{label}: {word} {_pct(v)}" for label, v in values.items()) + "."])
     ranked = sorted(values, key=values.get, reverse=True)
@@ -179,7 +175,7 @@ def _join(words: list[str]) -> str:
 
 def reruns(results: dict) -> Notes:
     """Lesson 1: the same recipe trained with different seeds; the spread and the average."""
-    values = {label: _final(result, "test_accuracy") for label, result in results.items()}
+    values = {label: final(result, "test_accuracy") for label, result in results.items()}
     spread = max(values.values()) - min(values.values())
     notes = Notes([f"{len(values)} runs of the same recipe on the same slices gave test accuracies of "
                    f"{_join([_pct(v) for v in values.values()])} ({_join(list(values))})."])
@@ -196,7 +192,7 @@ def reruns(results: dict) -> Notes:
 
 def retest(result, again: list[float]) -> Notes:
     """Lesson 1: testing a finished model again gives the same accuracy (``again``: its re-tests)."""
-    reported = _final(result, "test_accuracy")
+    reported = final(result, "test_accuracy")
     words = _join([_pct(v) for v in again])
     if max(again) - min(again) < 1e-9 and abs(again[0] - reported) < 1e-6:
         return Notes([f"Testing the same model again gave {words}: identical to each other and to the "
@@ -220,7 +216,7 @@ def thresholds(result, levels=(0.5, 0.1), positive=None) -> Notes:
 
 def tradeoff(results: dict, positive=None) -> Notes:
     """Lessons 3 and 5: accuracy against bleeds found, for several labelled two-class results."""
-    rows = {label: (_final(r, "test_accuracy"), evaluation.result_metrics(r, positive))
+    rows = {label: (final(r, "test_accuracy"), evaluation.result_metrics(r, positive))
             for label, r in results.items()}
     notes = Notes([f"{label}: test accuracy {_pct(acc)}; found {m.tp} of {m.tp + m.fn} hemorrhage "
                    f"slices (sensitivity {_pct(m.sensitivity.estimate)}); cleared {m.tn} of "
@@ -240,16 +236,11 @@ def tradeoff(results: dict, positive=None) -> Notes:
     return notes
 
 
-def _loss_rise(result) -> float:
-    losses = np.asarray(result.history["test_loss"], dtype=float)
-    return float(losses[-1] / losses.min() - 1)
-
-
 def longer_training(results: dict) -> Notes:
     """Lesson 4: from one labelled result to the next, the train-test gap and the test loss's rise."""
     (first, a), (last, b) = list(results.items())[0], list(results.items())[-1]
-    gap_a, gap_b = (_final(r, "accuracy") - _final(r, "test_accuracy") for r in (a, b))
-    rise_a, rise_b = _loss_rise(a), _loss_rise(b)
+    gap_a, gap_b = (final(r, "accuracy") - final(r, "test_accuracy") for r in (a, b))
+    rise_a, rise_b = loss_rise(a), loss_rise(b)
     gap_word = "widened" if gap_b > gap_a + 0.01 else "narrowed" if gap_b < gap_a - 0.01 else "stayed about the same"
     rise_word = ("rose further" if rise_b > rise_a + 0.05
                  else "came back down" if rise_b < rise_a - 0.05 else "stayed about as high")
