@@ -207,6 +207,7 @@ class TrainingResult:
     preprocess: object = None
     dataset: object = field(default=None, repr=False)
     fine_tuned_model: object = field(default=None, repr=False)
+    _keras_model: object = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def test_predictions(self) -> np.ndarray:
@@ -306,10 +307,15 @@ class TrainingResult:
     # -- using the model --------------------------------------------------------------------------
 
     def keras_model(self):
-        """The whole model as Keras: (N, 224, 224, 3) float32 scaled ``x / 127 - 1`` -> softmax."""
+        """The whole model as Keras: (N, 224, 224, 3) float32 scaled ``x / 127 - 1`` -> softmax.
+
+        Built once per result (the backbone takes seconds to build) and reused by later calls.
+        """
         if self.fine_tuned_model is not None:
             return self.fine_tuned_model
-        return _full_model(weights.build_backbone(), len(self.classes), self.head_weights)
+        if self._keras_model is None:
+            self._keras_model = _full_model(weights.build_backbone(), len(self.classes), self.head_weights)
+        return self._keras_model
 
     def predict(self, images_or_paths) -> np.ndarray:
         """Class probabilities (N, n_classes) for images, as Teachable Machine's preview does.
