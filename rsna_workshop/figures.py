@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from rsna_workshop import evaluation
+from rsna_workshop.embeddings import scale
 
 BLUE, ORANGE, GREEN, VERMILLION, SKY, PURPLE, YELLOW = (
     "#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442",
@@ -445,7 +446,7 @@ def scale_for_model(images) -> np.ndarray:
     if images.shape[1:] != (224, 224, 3):
         raise ValueError(f"Expected (224, 224, 3) RGB images, got shape {images.shape[1:]}. "
                          f"Use the data set's image(i), which gives model-ready images.")
-    return images.astype(np.float32) / 127.0 - 1.0
+    return scale(images)
 
 
 def gradcam(model, image, class_index: int | None = None, layer: str = GRADCAM_LAYER):
