@@ -550,8 +550,8 @@ def embedding_figure(embeddings, labels, classes, method: str = "pca", random_st
     markers = "osD^vP*X"
     for k, name in enumerate(classes):
         mine = labels == k
-        ax.scatter(*coordinates[mine].T, s=70, alpha=0.75, color=CLASS_COLORS[k % 7],
-                   marker=markers[k % 8], edgecolors="white", linewidths=0.5,
+        ax.scatter(*coordinates[mine].T, s=70, alpha=0.75, color=CLASS_COLORS[k % len(CLASS_COLORS)],
+                   marker=markers[k % len(markers)], edgecolors="white", linewidths=0.5,
                    label=f"{name} ({int(mine.sum())})")
     ax.set_xticks([])
     ax.set_yticks([])

@@ -273,7 +273,7 @@ def probability_figure(image: np.ndarray, classes, probabilities):
     axes[0, 0].axis("off")
     ax = axes[0, 1]
     y = np.arange(len(classes))[::-1]
-    ax.barh(y, probabilities, color=[figures.CLASS_COLORS[k % 7] for k in range(len(classes))])
+    ax.barh(y, probabilities, color=[figures.CLASS_COLORS[k % len(figures.CLASS_COLORS)] for k in range(len(classes))])
     for yi, p in zip(y, probabilities):
         inside = p > 0.8  # write on the bar, in white, where there is no room beside it
         ax.text(p - 0.02 if inside else p + 0.02, yi, figures.percent(p), va="center",
