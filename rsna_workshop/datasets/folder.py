@@ -15,8 +15,10 @@ def readable(data: bytes, name: str) -> bool:
     """True when ``data`` looks like a DICOM file (its 'DICM' marker) or Pillow can verify it."""
     from PIL import Image
 
-    if name.lower().endswith(".dcm") or data[128:132] == b"DICM":
-        return data[128:132] == b"DICM"
+    from ..dicom import is_dicom
+
+    if is_dicom(data, name):
+        return is_dicom(data)  # a .dcm name must carry the marker too
     try:
         with Image.open(io.BytesIO(data)) as picture:
             picture.verify()
