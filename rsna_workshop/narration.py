@@ -55,11 +55,16 @@ def normal_class(classes) -> int:
     return 0
 
 
-def accuracy(result) -> Notes:
-    """How many test slices the model got right, with the 95 % confidence interval."""
+def _test_accuracy(result) -> tuple[int, int, evaluation.Interval]:
+    """Test slices labelled right, test slices, and the accuracy's Wilson 95 % interval."""
     matrix = _matrix(result)
     right, n = int(np.trace(matrix)), int(matrix.sum())
-    interval = wilson_interval(right, n)
+    return right, n, wilson_interval(right, n)
+
+
+def accuracy(result) -> Notes:
+    """How many test slices the model got right, with the 95 % confidence interval."""
+    right, n, interval = _test_accuracy(result)
     return Notes([
         f"The model labelled {right} of the {n} test slices correctly: a test accuracy of "
         f"{_pct(right / n)} (95% confidence interval {_pct(interval.low)} to {_pct(interval.high)})."
@@ -83,9 +88,7 @@ def per_class(result) -> Notes:
 
 def small_data(result) -> Notes:
     """Lesson 1: a tiny test set makes accuracy coarse and uncertain."""
-    matrix = _matrix(result)
-    right, n = int(np.trace(matrix)), int(matrix.sum())
-    interval = wilson_interval(right, n)
+    _, n, interval = _test_accuracy(result)
     chance = 1 / len(result.classes)
     notes = accuracy(result)
     notes.append(f"With only {n} test slices, each slice moves the accuracy by "
