@@ -135,11 +135,18 @@ def describe(path: np.ndarray) -> Walk:
     return Walk("crawling", valley=valley, **walk)
 
 
-def _draw_map(ax, title: str) -> None:
+@lru_cache(maxsize=1)
+def _loss_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x, y and loss on the 200 x 200 grid every map draws (computed once)."""
     grid = np.linspace(-LIMIT, LIMIT, 200)
     xx, yy = np.meshgrid(grid, grid)
-    filled = ax.contourf(xx, yy, loss(xx, yy), levels=25, cmap="viridis")
-    ax.contour(xx, yy, loss(xx, yy), levels=25, colors="white", linewidths=0.4, alpha=0.5)
+    return xx, yy, loss(xx, yy)
+
+
+def _draw_map(ax, title: str) -> None:
+    xx, yy, heights = _loss_grid()
+    filled = ax.contourf(xx, yy, heights, levels=25, cmap="viridis")
+    ax.contour(xx, yy, heights, levels=25, colors="white", linewidths=0.4, alpha=0.5)
     ax.figure.colorbar(filled, ax=ax, label="loss (height)")
     ax.set(xlim=(-LIMIT, LIMIT), ylim=(-LIMIT, LIMIT), xlabel="weight 1", ylabel="weight 2")
     ax.set_aspect("equal")
@@ -185,11 +192,10 @@ def learning_rates_figure(
 
     fig = Figure(figsize=(4.6 * len(rates), 5.0), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(rates)))
-    grid = np.linspace(-LIMIT, LIMIT, 200)
-    xx, yy = np.meshgrid(grid, grid)
+    xx, yy, heights = _loss_grid()
     for ax, rate in zip(axes, rates):
         path = descend(rate, start, steps)
-        ax.contourf(xx, yy, loss(xx, yy), levels=25, cmap="viridis")
+        ax.contourf(xx, yy, heights, levels=25, cmap="viridis")
         _draw_path(ax, np.clip(path, -LIMIT * 1.5, LIMIT * 1.5), "#E69F00")
         ax.set(xlim=(-LIMIT, LIMIT), ylim=(-LIMIT, LIMIT), xticks=[], yticks=[])
         ax.set_aspect("equal")
