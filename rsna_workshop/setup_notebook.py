@@ -87,8 +87,10 @@ def _weights_or_explain() -> weights.WeightsSource:
 
 
 def _rsna_folder(path: str | Path) -> Path:
+    from .datasets import LABEL_FILE
+
     folder = Path(path).expanduser()
-    if not (folder / "stage_2_train.csv").is_file():
+    if not (folder / LABEL_FILE).is_file():
         raise FileNotFoundError(
             f"DATA_SOURCE = '{path}' is not an RSNA Kaggle folder: it needs stage_2_train.csv and "
             f"stage_2_train/ inside. Use \"builtin\" for the built-in cohort, \"original\" for the "

@@ -30,6 +30,7 @@ from pydicom.dataset import FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
 from .. import paths
+from ..datasets.rsna import IMAGE_FOLDER, LABEL_FILE, PATIENT_FILE
 from .generator import GENERATOR_VERSION, generate_slice, patient_bleeds
 from .hemorrhage import LEVELS, SUBTYPES, cut
 
@@ -160,7 +161,7 @@ def write_slice(job: SliceJob, folder: Path) -> tuple[str, ...]:
     """Generate one slice, write its DICOM and mask; return the subtypes that are visible."""
     s = generate_slice(job.seed, level=job.level, subtypes=job.requested, patient=job.patient,
                        bleed_level=job.bleed_level)
-    to_dicom(s.hu, job).save_as(folder / "stage_2_train" / f"{job.id}.dcm", enforce_file_format=True)
+    to_dicom(s.hu, job).save_as(folder / IMAGE_FOLDER / f"{job.id}.dcm", enforce_file_format=True)
     Image.fromarray(s.mask).save(folder / "masks" / f"{job.id}.png", compress_level=1)
     return s.subtypes
 
@@ -239,7 +240,7 @@ def build_cohort(out_dir=None, *, seed: int = 0, force: bool = False, workers: i
     jobs = plan_cohort(seed, scale)
     partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    (partial / "stage_2_train").mkdir(parents=True)
+    (partial / IMAGE_FOLDER).mkdir(parents=True)
     (partial / "masks").mkdir()
     workers = workers or min(os.cpu_count() or 1, 8)
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
@@ -275,14 +276,14 @@ def folder_bytes(folder: Path) -> int:
 
 def write_tables(folder: Path, jobs: list[SliceJob], visible: list[tuple[str, ...]]):
     """``stage_2_train.csv`` (RSNA format) and ``slices.csv`` (patients and levels)."""
-    with open(folder / "stage_2_train.csv", "w", newline="") as f:
+    with open(folder / LABEL_FILE, "w", newline="") as f:
         out = csv.writer(f)
         out.writerow(["ID", "Label"])
         for job, seen in zip(jobs, visible):
             for name in SUBTYPES:
                 out.writerow([f"{job.id}_{name}", int(name in seen)])
             out.writerow([f"{job.id}_any", int(bool(seen))])
-    with open(folder / "slices.csv", "w", newline="") as f:
+    with open(folder / PATIENT_FILE, "w", newline="") as f:
         out = csv.writer(f)
         out.writerow(SLICE_COLUMNS)
         for job, seen in zip(jobs, visible):
