@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 import time
 import warnings
@@ -445,7 +446,7 @@ def train(
         Print a progress bar (one step per epoch) and, at the end, the summary.
     """
     started = time.perf_counter()
-    _check_settings(epochs, learning_rate, batch_size, split, fine_tune_blocks, early_stopping)
+    _check_settings(epochs, learning_rate, batch_size, split, test_fraction, fine_tune_blocks, early_stopping)
     labels = np.asarray(dataset.labels(), dtype=np.int64)
     classes = tuple(dataset.classes)
     train_index, test_index = _split(dataset, labels, split, seed, test_fraction)
@@ -478,17 +479,21 @@ def train(
     return result
 
 
-def _check_settings(epochs, learning_rate, batch_size, split, fine_tune_blocks, early_stopping) -> None:
+def _check_settings(epochs, learning_rate, batch_size, split, test_fraction, fine_tune_blocks,
+                    early_stopping) -> None:
     problems = []
     if not isinstance(epochs, (int, np.integer)) or epochs < 1:
         problems.append(f"epochs must be a whole number >= 1 (got {epochs!r})")
-    if not learning_rate > 0:
+    if not (isinstance(learning_rate, numbers.Real) and learning_rate > 0):
         problems.append(f"learning_rate must be > 0 (got {learning_rate!r}); Teachable Machine uses 0.001")
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         problems.append(f"batch_size must be a whole number >= 1 (got {batch_size!r}); try 16")
     if split not in SPLITS:
         problems.append(f"split must be one of {SPLITS} (got {split!r})")
-    if not 0 <= fine_tune_blocks <= BACKBONE_BLOCKS:
+    if not (isinstance(test_fraction, numbers.Real) and 0 < test_fraction < 1):
+        problems.append(f"test_fraction must lie between 0 and 1 (got {test_fraction!r}); "
+                        f"Teachable Machine holds out 0.15")
+    if not (isinstance(fine_tune_blocks, (int, np.integer)) and 0 <= fine_tune_blocks <= BACKBONE_BLOCKS):
         problems.append(f"fine_tune_blocks must be between 0 and {BACKBONE_BLOCKS} (got {fine_tune_blocks!r})")
     if early_stopping is not True and early_stopping is not False and not (
             isinstance(early_stopping, int) and early_stopping >= 1):

@@ -146,6 +146,10 @@ def test_bad_settings_are_refused_with_what_to_do():
         training.train(FakeDataset(counts=(10, 1)))
     with pytest.raises(ValueError, match="class_weight must be"):
         training.train(FakeDataset(), class_weight={"stroke": 2.0})
+    with pytest.raises(ValueError, match=r"test_fraction must lie between 0 and 1 \(got 15\).*0\.15"):
+        training.train(FakeDataset(), test_fraction=15)
+    with pytest.raises(ValueError, match=r"learning_rate must be > 0 \(got '0\.001'\).*fine_tune_blocks"):
+        training.train(FakeDataset(), learning_rate="0.001", fine_tune_blocks="2")
 
 
 def test_embedding_store_reads_back_what_it_wrote_and_reports_missing_keys(tmp_path):
