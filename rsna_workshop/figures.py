@@ -491,6 +491,13 @@ def gradcam_figure(result, indices=None, n: int = 4, class_index: int | None = N
     """
     labels, probabilities, classes = evaluation.result_arrays(result)
     indices = list(range(min(n, len(labels)))) if indices is None else list(indices)
+    outside = [j for j in indices if not -len(labels) <= j < len(labels)]
+    if outside:
+        raise ValueError(f"indices {outside} are not positions in the test set, which has "
+                         f"{len(labels)} slices: use 0 to {len(labels) - 1}.")
+    if class_index is not None and not 0 <= class_index < len(classes):
+        raise ValueError(f"class_index {class_index} is not a class: use 0 to {len(classes) - 1} "
+                         f"for {list(classes)}, or None to explain each predicted class.")
     model = result.keras_model()
     fig, axes = new_figure(2, len(indices), size=(4.8 * len(indices), 10.5))
     maps, cases = [], []

@@ -225,6 +225,14 @@ def test_gradcam_is_the_same_for_a_sequential_wrapper(small_model):
                                figures.gradcam(small_model, image), atol=1e-5)
 
 
+def test_gradcam_figure_refuses_indices_and_classes_it_does_not_have():
+    result = fake_result((2, 1))
+    with pytest.raises(ValueError, match=r"indices \[3\] are not positions.*has 3 slices: use 0 to 2"):
+        figures.gradcam_figure(result, indices=[0, 3])
+    with pytest.raises(ValueError, match=r"class_index 2 is not a class: use 0 to 1"):
+        figures.gradcam_figure(result, class_index=2)
+
+
 def test_gradcam_names_the_missing_layer():
     import keras
 
