@@ -58,9 +58,14 @@ def keras_cache_file() -> Path:
     return Path(keras_home) / "models" / WEIGHTS_FILENAME
 
 
+def offline() -> bool:
+    """True when ``RSNA_WORKSHOP_OFFLINE`` is set to anything but "" or "0": never go online."""
+    return os.environ.get(OFFLINE_ENV, "") not in ("", "0")
+
+
 def network_available(timeout: float = 3.0) -> bool:
     """True when the Keras weights server answers (always False with ``RSNA_WORKSHOP_OFFLINE=1``)."""
-    if os.environ.get(OFFLINE_ENV, "") not in ("", "0"):
+    if offline():
         return False
     host = WEIGHTS_URL.split("/")[2]
     try:

@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from .. import paths
-from ..weights import OFFLINE_ENV
+from ..weights import OFFLINE_ENV, offline
 from .core import TM_DEFAULTS, DataError, Dataset, Item
 from .folder import readable, require_classes, warn_skipped
 
@@ -234,7 +234,7 @@ def download_project(name: str, *, progress: bool = True) -> Path:
         + " ({reason}). Without internet, use the built-in cohort instead (rsna-workshop train "
         f"experiment1 ... experiment5), or copy the file by hand to {target}."
     )
-    if os.environ.get(OFFLINE_ENV, "") not in ("", "0"):
+    if offline():
         raise DataError(offline_hint.format(reason=f"{OFFLINE_ENV} is set"))
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, partial = tempfile.mkstemp(dir=target.parent, suffix=".part")
