@@ -25,9 +25,10 @@ from PIL import Image, ImageOps
 from scipy import ndimage
 
 from rsna_workshop import dicom
+from rsna_workshop.weights import IMAGE_SIZE
 
-MODEL_SIZE = 224
-"""Teachable Machine's image models take 224 x 224 RGB images."""
+MODEL_SIZE = IMAGE_SIZE
+"""Teachable Machine's image models take 224 x 224 RGB images (the backbone's input size)."""
 
 WINDOWS: dict[str, tuple[float, float]] = {
     "brain": (40.0, 80.0),

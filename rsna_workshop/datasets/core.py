@@ -17,6 +17,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from .. import paths
+from ..weights import IMAGE_SIZE
 
 #: Teachable Machine's training defaults (its "Advanced" panel).
 TM_DEFAULTS = {"epochs": 50, "batch_size": 16, "learning_rate": 0.001}
@@ -115,7 +116,7 @@ class Dataset:
     def images(self, indices: Iterable[int] | None = None) -> np.ndarray:
         """Model-ready images of ``indices`` (default all) as an (N, 224, 224, 3) uint8 array."""
         indices = range(len(self)) if indices is None else list(indices)
-        out = np.empty((len(indices), 224, 224, 3), dtype=np.uint8)
+        out = np.empty((len(indices), IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)
         for row, i in enumerate(indices):
             out[row] = self.image(i)
         return out
