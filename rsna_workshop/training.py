@@ -23,7 +23,7 @@ import numbers
 import os
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 
 import numpy as np
@@ -368,8 +368,6 @@ def _percent(value) -> str:
 
 
 def _preprocess_record(preprocess) -> dict | None:
-    from dataclasses import asdict, is_dataclass
-
     return asdict(preprocess) if is_dataclass(preprocess) else None
 
 
@@ -670,6 +668,5 @@ def _unfreeze_last_blocks(backbone_model, blocks: int) -> None:
     for layer in backbone_model.layers:
         name = layer.name
         in_block = name.startswith("block_") and int(name.split("_")[1]) >= first
-        top = name in ("Conv_1",)
         is_norm = "BatchNormalization" in type(layer).__name__
-        layer.trainable = (in_block or top) and not is_norm
+        layer.trainable = (in_block or name == "Conv_1") and not is_norm
