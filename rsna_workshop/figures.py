@@ -22,6 +22,7 @@ import numpy as np
 
 from rsna_workshop import evaluation
 from rsna_workshop.embeddings import scale
+from rsna_workshop.weights import IMAGE_SIZE
 
 BLUE, ORANGE, GREEN, VERMILLION, SKY, PURPLE, YELLOW = (
     "#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442",
@@ -443,7 +444,7 @@ def scale_for_model(images) -> np.ndarray:
     images = np.asarray(images)
     if images.ndim == 3:
         images = images[None]
-    if images.shape[1:] != (224, 224, 3):
+    if images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, 3):
         raise ValueError(f"Expected (224, 224, 3) RGB images, got shape {images.shape[1:]}. "
                          f"Use the data set's image(i), which gives model-ready images.")
     return scale(images)
