@@ -236,17 +236,22 @@ def metrics_figure(result, positive=None, threshold: float = 0.5):
     return fig
 
 
+def _operating_point(result, positive, threshold: float):
+    """``(classes, k, metrics, roc, (fpr, tpr))`` of a result's positive class ``k`` at ``threshold``."""
+    labels, probabilities, classes = evaluation.result_arrays(result)
+    k = evaluation.positive_index(classes, positive)
+    metrics = evaluation.result_metrics(result, k, threshold)
+    curve = evaluation.roc(labels, probabilities[:, k], positive=k)
+    return classes, k, metrics, curve, (1 - metrics.specificity.estimate, metrics.sensitivity.estimate)
+
+
 @styled
 def roc_figure(result, positive=None, threshold: float = 0.5):
     """ROC curve with AUC and the operating point at ``threshold`` (two-class result).
 
     ``fig.data`` holds ``roc`` (:class:`Roc`) and ``operating_point`` (fpr, tpr).
     """
-    labels, probabilities, classes = evaluation.result_arrays(result)
-    k = evaluation.positive_index(classes, positive)
-    curve = evaluation.roc(labels, probabilities[:, k], positive=k)
-    metrics = evaluation.result_metrics(result, k, threshold)
-    point = (1 - metrics.specificity.estimate, metrics.sensitivity.estimate)
+    classes, k, metrics, curve, point = _operating_point(result, positive, threshold)
     fig, axes = new_figure(size=(11, 10))
     draw_roc(axes[0, 0], curve, point, threshold)
     axes[0, 0].set_title(f"ROC curve for '{classes[k]}'")
@@ -258,15 +263,12 @@ def roc_figure(result, positive=None, threshold: float = 0.5):
 def threshold_figure(result, threshold: float = 0.5, positive=None):
     """The 2x2 confusion matrix when "positive" means probability >= ``threshold``, beside the
     ROC curve with that operating point. ``fig.data["metrics"]`` is the :class:`BinaryMetrics`."""
-    labels, probabilities, classes = evaluation.result_arrays(result)
-    k = evaluation.positive_index(classes, positive)
-    metrics = evaluation.result_metrics(result, k, threshold)
+    classes, k, metrics, curve, point = _operating_point(result, positive, threshold)
     negative = classes[1 - k] if len(classes) == 2 else f"not {classes[k]}"
     fig, axes = new_figure(1, 2, size=(18, 8.5))
     draw_confusion(axes[0, 0], metrics.confusion_matrix, [negative, classes[k]],
                    title=f"Called '{classes[k]}' when p >= {threshold:.2f}")
-    draw_roc(axes[0, 1], evaluation.roc(labels, probabilities[:, k], positive=k),
-             (1 - metrics.specificity.estimate, metrics.sensitivity.estimate), threshold)
+    draw_roc(axes[0, 1], curve, point, threshold)
     fig.suptitle(f"Sensitivity {metrics.sensitivity.estimate:.0%}      "
                  f"Specificity {metrics.specificity.estimate:.0%}")
     fig.data = {"metrics": metrics}
