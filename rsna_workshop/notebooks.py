@@ -119,7 +119,7 @@ def execute_notebook(source: Path, out_dir: Path, timeout: int = 600) -> Noteboo
     target = Path(out_dir) / source.name
     start = time.perf_counter()
     try:
-        client.execute()
+        client.execute(cleanup_kc=True)  # shut the kernel down: six idle kernels hold gigabytes
     except CellExecutionError as error:
         html = _write(notebook, target)
         number, first_line = _failing_cell(notebook)

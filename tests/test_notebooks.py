@@ -164,3 +164,17 @@ def test_samples_figure_shows_seeded_slices_of_each_class():
     assert setup_notebook.samples_figure(_TinyDataset(), per_class=2, seed=3).data == fig.data
     assert sum(len(ax.images) for ax in fig.axes) == 4
     assert fig.axes[0].get_title(loc="left") == "normal (3 slices)"
+
+
+def test_each_kernel_is_shut_down_after_its_notebook(tmp_path, monkeypatch):
+    from rsna_workshop import notebooks
+
+    managers = []
+    make = notebooks._kernel_manager
+    monkeypatch.setattr(notebooks, "_kernel_manager", lambda: managers.append(make()) or managers[-1])
+    source = tmp_path / "nbs"
+    source.mkdir()
+    _write(source, "01_a.ipynb", "x = 1")
+    _write(source, "02_b.ipynb", "y = 2")
+    run_notebooks(tmp_path / "out", folder=source)
+    assert len(managers) == 2 and not any(km.is_alive() for km in managers)
