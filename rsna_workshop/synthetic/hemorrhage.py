@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..datasets.rsna import SUBTYPES as RSNA_LABELS
 from .anatomy import ANGLES, Frame, Tissue, presence
 
 PARENCHYMA = (Tissue.WHITE, Tissue.GREY, Tissue.DEEP_GREY, Tissue.CSF)
-SUBTYPES = ("epidural", "intraparenchymal", "intraventricular", "subarachnoid", "subdural")
+SUBTYPES = RSNA_LABELS[:-1]  # the five hemorrhage subtypes, in the label file's order (without "any")
 CODES = {name: i + 1 for i, name in enumerate(SUBTYPES)}  # mask values, RSNA order
 
 # Difficulty: most bleeds are small or thin and near grey matter in density; a minority are obvious.
