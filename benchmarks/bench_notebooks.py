@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--out", default="build/bench_notebooks", help="where executed notebooks go")
     args = parser.parse_args()
 
-    from rsna_workshop.notebooks import run_notebooks
+    from rsna_workshop.workshop.runner import run_notebooks
     from rsna_workshop.synthetic import build_cohort
 
     report = build_cohort()

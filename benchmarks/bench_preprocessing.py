@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rsna_workshop.dicom import read_ct
+from rsna_workshop.ct import read_ct
 from rsna_workshop.imaging import Preprocess, load_image
 from rsna_workshop.synthetic import build_cohort
 

@@ -59,9 +59,9 @@ def measure(kind: str, root: str) -> dict:
         with open(Path(root) / "stage_2_train.csv", newline="") as handle:
             check = sum(1 for _ in csv.reader(handle)) - 1
     else:
-        from rsna_workshop.recipes import RECIPES
+        from rsna_workshop.workshop import open_data
 
-        check = RECIPES["experiment3"].dataset(seed=0, source=root).counts()
+        check = open_data("experiment3", seed=0, source=root).counts()
     seconds = time.perf_counter() - start
     return {"seconds": seconds, "peak_mb": peak_megabytes(), "check": check}
 

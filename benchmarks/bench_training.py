@@ -33,35 +33,42 @@ HEAD_EPOCHS = 75
 
 
 def benchmark_data():
-    """Recipe 3's data set and settings; if the cohort is too small for it, 2,000 of its slices."""
-    from rsna_workshop.datasets import DataError, builtin, open_data
+    """Recipe 3's data set, with its settings; if the cohort is too small, 2,000 of its slices."""
+    from rsna_workshop.datasets import from_rsna
+    from rsna_workshop.errors import DataError
+    from rsna_workshop.synthetic import ensure_cohort
+    from rsna_workshop.workshop import open_data
 
     try:
         return open_data(RECIPE)
     except DataError as error:
         print(f"note: {RECIPE} cannot be opened ({error}); using 2,000 cohort slices instead",
               file=sys.stderr)
-        dataset = builtin("hemorrhage")
+        dataset = from_rsna(ensure_cohort(), "hemorrhage")
         chosen = np.random.default_rng(0).choice(len(dataset.items), 2000, replace=False)
-        return dataset.subset(np.sort(chosen)), dict(dataset.train_defaults)
+        return dataset.subset(np.sort(chosen))
 
 
 def recipe_run() -> dict:
     """One end-to-end recipe-3 training in this process (run in a child for honest cold numbers)."""
     started = time.perf_counter()
-    from rsna_workshop import embeddings, training
+    from rsna_workshop import config
+    from rsna_workshop.datasets import ImageReader
+    from rsna_workshop.model import embed, embeddings, shared_backbone, train
 
-    dataset, defaults = benchmark_data()
+    dataset = benchmark_data()
     opened = time.perf_counter()
-    keys = [dataset.content_key(i) for i in range(len(dataset.items))]  # file hashes, kept by the data set
+    digests = embeddings.FileDigests(config.cache_dir())
+    with ImageReader(dataset) as reader:  # file hashes, remembered on disk for the next run
+        keys = [digests.digest(item, reader) for item in dataset.items]
+    digests.save()
     hashed = time.perf_counter()
-    cached = (embeddings.paths.cache_dir() / "embeddings").is_dir()
-    if not cached:
-        embeddings.backbone()  # built once per process; timed apart from the throughput
+    if not (config.cache_dir() / "embeddings").is_dir():
+        shared_backbone()  # built once per process; timed apart from the throughput
     built, cpu_before = time.perf_counter(), time.process_time()
-    training.embed(dataset)
+    embed(dataset)
     embedded, embed_cpu = time.perf_counter(), time.process_time() - cpu_before
-    result = training.train(dataset, seed=0, **defaults)
+    result = train(dataset, seed=0)
     finished = time.perf_counter()
     return {
         "images": len(keys), "open_s": opened - started, "hash_s": hashed - opened,
@@ -85,18 +92,18 @@ def keras_head(n_classes: int, seed: int, initial_weights=None):
     """Teachable Machine's head as a compiled Keras model (its own seeded init unless given)."""
     import keras
 
-    from rsna_workshop import training
+    from rsna_workshop.model import head
 
     keras.utils.set_random_seed(seed)
     init = keras.initializers.VarianceScaling(1.0, "fan_in", "truncated_normal")
     model = keras.Sequential([
         keras.Input((1280,)),
-        keras.layers.Dense(training.HIDDEN_UNITS, activation="relu", kernel_initializer=init),
+        keras.layers.Dense(head.HIDDEN_UNITS, activation="relu", kernel_initializer=init),
         keras.layers.Dense(n_classes, activation="softmax", use_bias=False, kernel_initializer=init),
     ])
     if initial_weights is not None:
         model.set_weights(initial_weights)
-    model.compile(keras.optimizers.Adam(0.001, **training.ADAM), "categorical_crossentropy",
+    model.compile(keras.optimizers.Adam(0.001, **head.ADAM), "categorical_crossentropy",
                   metrics=["accuracy"])
     return model
 
@@ -113,14 +120,14 @@ def keras_fit(x, labels, test_x, test_labels, n_classes: int, seed: int, epochs:
 
 def same_batches(features, labels, train_index, test_index, n_classes: int, epochs: int = 5) -> None:
     """NumPy head and Keras from the same initial weights over the same batches: same numbers?"""
-    from rsna_workshop import training
+    from rsna_workshop.model import head as head_module
 
-    head = training.Head(features.shape[1], n_classes, seed=0)
+    head = head_module.Head(features.shape[1], n_classes, seed=0)
     model = keras_head(n_classes, 0, head.get_weights())
     eye, rng, gaps = np.eye(n_classes, dtype=np.float32), np.random.default_rng(0), []
     for _ in range(epochs):
         order = rng.permutation(train_index)
-        training.fit_epoch(head, features, labels, order, batch_size=16)
+        head_module.fit_epoch(head, features, labels, order, batch_size=16)
         for start in range(0, len(order), 16):
             batch = order[start : start + 16]
             model.train_on_batch(features[batch], eye[labels[batch]])
@@ -132,11 +139,11 @@ def same_batches(features, labels, train_index, test_index, n_classes: int, epoc
 
 
 def head_comparison(seeds: int) -> None:
-    from rsna_workshop import training
     from rsna_workshop.datasets import teachable_split
+    from rsna_workshop.model import embed, training
 
-    dataset, _ = benchmark_data()
-    features = training.embed(dataset)
+    dataset = benchmark_data()
+    features = embed(dataset)
     labels = dataset.labels()
     ours_s, ours_cpu, keras_s, ours_curves, keras_curves = [], [], [], [], []
     for seed in range(seeds):
@@ -180,12 +187,12 @@ def main() -> None:
     if args.child:
         print(json.dumps(recipe_run()))
         return
-    from rsna_workshop import paths
+    from rsna_workshop import config
     from rsna_workshop.synthetic import ensure_cohort
 
     cohort = ensure_cohort()
     with tempfile.TemporaryDirectory() as scratch:
-        (Path(scratch) / paths.cohort_dir().name).symlink_to(cohort)
+        (Path(scratch) / config.cohort_dir().name).symlink_to(cohort)
         env = {**os.environ, "RSNA_WORKSHOP_DATA": scratch, "TF_CPP_MIN_LOG_LEVEL": "3"}
         os.environ.update(env)
         print(f"Load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rsna_workshop import imaging, weights
+from rsna_workshop import imaging
+from rsna_workshop.model import build_backbone
 from rsna_workshop.synthetic import GENERATOR_VERSION, generate_slice
 from rsna_workshop.synthetic.cohort import plan_cohort
 
@@ -52,7 +53,7 @@ def embeddings(jobs, backbone_box):
     missing = [j for j in jobs if not (CACHE / f"{cache_name(j)}.npz").exists()]
     if missing:
         if not backbone_box:
-            backbone_box.append(weights.build_backbone())
+            backbone_box.append(build_backbone())
         with multiprocessing.get_context("spawn").Pool(2) as pool:
             rendered = pool.map(render, missing, chunksize=8)
         net = backbone_box[0]

@@ -8,7 +8,15 @@ import platform
 import sys
 from pathlib import Path
 
-from . import __version__, paths, weights
+from . import config, evaluation
+from .datasets import SPLITS, download_project
+from .errors import NotebookError, WorkshopError
+from .model import Classifier, backbone, train
+from .synthetic import build_cohort
+from .version import __version__
+from .workshop import open_data
+from .workshop.lessons import format_table, run_lessons
+from .workshop.runner import run_notebooks
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -21,15 +29,15 @@ def _doctor(args: argparse.Namespace) -> int:
         except md.PackageNotFoundError:
             print(f"  {package:13s} not installed")
     try:
-        source = weights.resolve_weights()
-        where = source.path or weights.WEIGHTS_URL
+        source = backbone.resolve_weights()
+        where = source.path or backbone.WEIGHTS_URL
         print(f"weights:   found ({source.origin}): {where}")
-    except weights.WeightsUnavailableError as error:
+    except WorkshopError as error:
         print(f"weights:   MISSING\n{error}")
-    print(f"data:      {paths.data_dir()}")
-    print(f"cohort:    {paths.cohort_dir()}")
-    print(f"cache:     {paths.cache_dir()}")
-    import tensorflow as tf
+    print(f"data:      {config.data_dir()}")
+    print(f"cohort:    {config.cohort_dir()}")
+    print(f"cache:     {config.cache_dir()}")
+    import tensorflow as tf  # deferred: TensorFlow takes seconds to import
 
     gpus = tf.config.list_physical_devices("GPU")
     print(f"GPU:       {', '.join(g.name for g in gpus) if gpus else 'none visible (CPU is fine)'}")
@@ -37,20 +45,18 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _weights_install(args: argparse.Namespace) -> int:
-    target = weights.install_weights(args.path)
-    print(f"Weights verified ({weights.BACKBONE_PARAMS:,} parameters) and installed: {target}")
+    target = backbone.install_weights(args.path)
+    print(f"Weights verified ({backbone.BACKBONE_PARAMS:,} parameters) and installed: {target}")
     return 0
 
 
 def _weights_where(args: argparse.Namespace) -> int:
-    source = weights.resolve_weights()
-    print(f"{source.origin}: {source.path or weights.WEIGHTS_URL}")
+    source = backbone.resolve_weights()
+    print(f"{source.origin}: {source.path or backbone.WEIGHTS_URL}")
     return 0
 
 
 def _data_build(args: argparse.Namespace) -> int:
-    from .synthetic import build_cohort
-
     report = build_cohort(args.out, seed=args.seed, force=args.force)
     if report.built:
         print(
@@ -63,22 +69,18 @@ def _data_build(args: argparse.Namespace) -> int:
 
 
 def _data_download(args: argparse.Namespace) -> int:
-    from .datasets import download_project
-
     print(download_project(args.name))
     return 0
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .datasets import open_data
-    from .training import train
-
-    dataset, defaults = open_data(args.data, classes=args.classes, color_code=args.color_code)
-    given = {"epochs": args.epochs, "learning_rate": args.learning_rate, "batch_size": args.batch_size}
-    settings = {key: defaults[key] if value is None else value for key, value in given.items()}
-    result = train(dataset, seed=args.seed, progress=True, **settings)  # bar per epoch, then summary
+    dataset = open_data(args.data, seed=args.seed, classes=args.classes, color_code=args.color_code,
+                        positive=args.positive)
+    result = train(dataset, epochs=args.epochs, learning_rate=args.learning_rate,
+                   batch_size=args.batch_size, seed=args.seed, split=args.split, progress=True)
+    print(evaluation.summary(result))
     if args.json:
-        Path(args.json).write_text(json.dumps(result.to_dict(), indent=2))
+        Path(args.json).write_text(json.dumps(evaluation.report(result), indent=2))
         print(f"Wrote {args.json}")
     if args.save:
         result.save(args.save)
@@ -87,19 +89,15 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .training import TrainingResult
-
-    result = TrainingResult.load(args.model_dir)
-    for image, probabilities in zip(args.images, result.predict(args.images)):
-        ranked = sorted(zip(result.classes, probabilities), key=lambda pair: -pair[1])
+    classifier = Classifier.load(args.model_dir)
+    for image, probabilities in zip(args.images, classifier.predict(args.images)):
+        ranked = sorted(zip(classifier.classes, probabilities), key=lambda pair: -pair[1])
         print(image + ": " + ", ".join(f"{name} {p:.1%}" for name, p in ranked))
     return 0
 
 
 def _lessons(args: argparse.Namespace) -> int:
-    from .lessons import format_table, run_lessons
-
-    rows = run_lessons(seeds=args.seeds)
+    rows = run_lessons(seeds=args.seeds, split=args.split)
     print(format_table(rows))
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
@@ -108,8 +106,6 @@ def _lessons(args: argparse.Namespace) -> int:
 
 
 def _notebooks_run(args: argparse.Namespace) -> int:
-    from .notebooks import NotebookError, run_notebooks
-
     try:
         run_notebooks(Path(args.out), names=args.names, timeout=args.timeout)
     except NotebookError as error:
@@ -145,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     weights_cmd = commands.add_parser("weights", help="find or install the MobileNetV2 weights")
     weights_sub = weights_cmd.add_subparsers(dest="action", metavar="ACTION", required=True)
     install = command(weights_sub, "install", _weights_install, "verify a weights file, copy it into the Keras cache")
-    install.add_argument("path", help=f"a local copy of {weights.WEIGHTS_FILENAME}")
+    install.add_argument("path", help=f"a local copy of {backbone.WEIGHTS_FILENAME}")
     command(weights_sub, "where", _weights_where, "show where the weights will come from")
 
     data_cmd = commands.add_parser("data", help="build the synthetic cohort or download project files")
@@ -158,13 +154,17 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("name", help="project name, e.g. experiment1")
 
     train = command(commands, "train", _train, "train the Teachable Machine model on a data set")
-    train.add_argument("data", help="a .tm file, a folder of class folders, an RSNA folder, or experiment1..experiment5")
-    train.add_argument("--epochs", type=int, help="training epochs (default: recipe or 50)")
-    train.add_argument("--learning-rate", type=float, help="Adam learning rate (default: recipe or 0.001)")
-    train.add_argument("--batch-size", type=int, help="mini-batch size (default: recipe or 16)")
+    train.add_argument("data", help="a recipe (experiment1 ...), an original project (original-small ...), "
+                                    "a .tm file, an RSNA folder or a folder of class folders")
+    train.add_argument("--epochs", type=int, help="training epochs (default: the data's own)")
+    train.add_argument("--learning-rate", type=float, help="Adam learning rate (default: the data's own)")
+    train.add_argument("--batch-size", type=int, help="mini-batch size (default: the data's own)")
     train.add_argument("--seed", type=int, default=0, help="seed for split, initialisation and shuffling")
     train.add_argument("--color-code", action="store_true", help="paint blood-range pixels red")
     train.add_argument("--classes", nargs="+", help="class names to keep, in order")
+    train.add_argument("--positive", help="the class that means disease (default: guessed from the names)")
+    train.add_argument("--split", choices=SPLITS, default="teachable",
+                       help="teachable: random slices per class; patient: whole patients")
     train.add_argument("--json", help="write the result as JSON here")
     train.add_argument("--save", help="save the trained model to this folder")
 
@@ -174,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     lessons = command(commands, "lessons", _lessons, "check that all five lessons happen on the built-in cohort")
     lessons.add_argument("--seeds", type=int, default=5, help="seeds to average over")
+    lessons.add_argument("--split", choices=SPLITS, default="teachable",
+                         help="teachable: random slices per class; patient: whole patients")
     lessons.add_argument("--json", help="write the table as JSON here")
 
     notebooks_cmd = commands.add_parser("notebooks", help="execute the workshop notebooks")
@@ -186,10 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one subcommand. A :class:`WorkshopError` is printed as one line (exit status 2);
+    anything else is a bug and raises with its traceback."""
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (weights.WeightsUnavailableError, FileNotFoundError, ValueError) as error:
+    except WorkshopError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

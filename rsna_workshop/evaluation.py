@@ -1,7 +1,9 @@
 """Honest metrics for a classifier: sensitivity, specificity, PPV and NPV with Wilson 95 % CIs, ROC.
 
-Every function takes plain arrays: true labels, scores or class probabilities, class names.
-:func:`result_arrays` turns a training result (or any object with its attributes) into those arrays.
+Most functions take plain arrays: true labels, scores or class probabilities, class names. The
+``result_*`` functions, :func:`final`, :func:`loss_rise`, :func:`report` and :func:`summary`
+judge a training result (or any object with its ``classes``, ``positive``, ``history``,
+``test_labels`` and ``test_probabilities``).
 
 >>> m = binary_metrics([1, 1, 0, 0], [0.9, 0.4, 0.2, 0.1])
 >>> m.tp, m.fn, m.tn, m.fp, round(m.sensitivity.estimate, 2)
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from .errors import SettingsError
+
 ED_PREVALENCE = 0.06
 """Prevalence of acute intracranial hemorrhage among emergency non-contrast head CTs.
 
@@ -24,10 +28,6 @@ spontaneous (non-traumatic) bleeds only, a study of 7,797 consecutive head CTs f
 rooms (Scientific Reports 2025, doi:10.1038/s41598-025-15835-7) found 118 (1.5 %). We take 6 % as
 a realistic emergency-department figure; the workshop's balanced test sets have 50 %.
 """
-
-POSITIVE_WORDS = ("hemorrhage", "haemorrhage", "bleed", "ich", "positive", "abnormal")
-NEGATIVE_PREFIXES = ("no", "non", "normal", "negative", "healthy")
-
 
 @dataclass(frozen=True)
 class Interval:
@@ -55,9 +55,9 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> Interva
     (0.4902, 0.9433)
     """
     if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence}.")
+        raise SettingsError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence}.")
     if n < 0 or successes < 0 or successes > n:
-        raise ValueError(f"Need 0 <= successes <= n, got successes={successes}, n={n}.")
+        raise SettingsError(f"Need 0 <= successes <= n, got successes={successes}, n={n}.")
     if n == 0:
         return Interval(float("nan"), 0.0, 1.0, 0, 0, confidence)
     z = stats.norm.ppf(0.5 + confidence / 2)
@@ -109,7 +109,7 @@ def as_binary(y_true, positive=1) -> np.ndarray:
     """Boolean array: True where ``y_true`` equals the ``positive`` label."""
     y_true = np.asarray(y_true)
     if y_true.ndim != 1 or len(y_true) == 0:
-        raise ValueError(
+        raise SettingsError(
             f"y_true must be a non-empty 1-D array of labels, got shape {y_true.shape}.")
     return y_true == positive
 
@@ -124,7 +124,7 @@ def binary_metrics(y_true, y_score, positive=1, threshold: float = 0.5) -> Binar
     truth = as_binary(y_true, positive)
     score = np.asarray(y_score, dtype=float)
     if score.shape != truth.shape:
-        raise ValueError(
+        raise SettingsError(
             f"y_true has {truth.shape[0]} cases but y_score has shape {score.shape}: pass one "
             f"score per case (for class probabilities, the column of the positive class)."
         )
@@ -165,7 +165,7 @@ def roc(y_true, y_score, positive=1) -> Roc:
     score = np.asarray(y_score, dtype=float)
     n_pos, n_neg = int(truth.sum()), int((~truth).sum())
     if n_pos == 0 or n_neg == 0:
-        raise ValueError(
+        raise SettingsError(
             f"ROC needs both classes among the cases: got {n_pos} positive and {n_neg} negative."
         )
     order = np.argsort(-score, kind="mergesort")
@@ -193,7 +193,7 @@ def ppv_at_prevalence(sensitivity, specificity, prevalence):
     sens, spec, prev = (np.asarray(v, dtype=float) for v in (sensitivity, specificity, prevalence))
     for name, value in (("sensitivity", sens), ("specificity", spec), ("prevalence", prev)):
         if np.any((value < 0) | (value > 1)):
-            raise ValueError(f"{name} must lie between 0 and 1 (a proportion, not a percentage).")
+            raise SettingsError(f"{name} must lie between 0 and 1 (a proportion, not a percentage).")
     true_pos = sens * prev
     false_pos = (1 - spec) * (1 - prev)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -223,47 +223,21 @@ def per_class_accuracy(matrix: np.ndarray) -> np.ndarray:
         return np.diag(matrix) / matrix.sum(axis=1)
 
 
-def one_vs_rest(y_true, probabilities, classes) -> dict[str, tuple[BinaryMetrics, float]]:
-    """For each class: its metrics when called by highest probability, and its one-vs-rest AUC.
+def positive_index(classes, positive) -> int:
+    """Index in ``classes`` of the class that means "disease present" (a name or an index).
 
-    AUC is NaN for a class absent from (or alone in) ``y_true``.
-    """
-    y_true, probabilities = np.asarray(y_true), np.asarray(probabilities, dtype=float)
-    called = probabilities.argmax(axis=1)
-    out = {}
-    for k, name in enumerate(classes):
-        metrics = binary_metrics(y_true, (called == k).astype(float), positive=k)
-        both = 0 < np.sum(y_true == k) < len(y_true)
-        auc = roc(y_true, probabilities[:, k], positive=k).auc if both else float("nan")
-        out[name] = (metrics, auc)
-    return out
-
-
-def positive_index(classes, positive=None) -> int:
-    """Index of the class that means "disease present".
-
-    ``positive`` may be a class name or an index. Left None with two classes, it is the class
-    whose name says hemorrhage (or bleed, positive...) and does not start with "no"/"normal";
-    else the second class.
+    The class is declared on the data set (``Dataset.positive``) and carried by its results;
+    there is no guessing here.
     """
     classes = list(classes)
-    if positive is not None:
-        if isinstance(positive, (int, np.integer)) and 0 <= positive < len(classes):
-            return int(positive)
-        if positive in classes:
-            return classes.index(positive)
-        raise ValueError(f"positive={positive!r} is not one of the classes {classes} nor an index.")
-    if len(classes) != 2:
-        raise ValueError(
-            f"{len(classes)} classes {classes}: say which one is positive, "
-            f"e.g. positive={classes[-1]!r}."
-        )
-    names = [str(c).lower() for c in classes]
-    hits = [
-        i for i, n in enumerate(names)
-        if any(w in n for w in POSITIVE_WORDS) and not n.startswith(NEGATIVE_PREFIXES)
-    ]
-    return hits[0] if len(hits) == 1 else 1
+    if isinstance(positive, (int, np.integer)) and not isinstance(positive, bool) and 0 <= positive < len(classes):
+        return int(positive)
+    if positive in classes:
+        return classes.index(positive)
+    if positive is None:
+        raise SettingsError(f"No positive class is declared among {classes}: say which class means "
+                            f"'disease present', e.g. positive={classes[-1]!r}.")
+    raise SettingsError(f"positive={positive!r} is not one of the classes {classes} nor an index.")
 
 
 def result_arrays(result) -> tuple[np.ndarray, np.ndarray, tuple]:
@@ -272,15 +246,87 @@ def result_arrays(result) -> tuple[np.ndarray, np.ndarray, tuple]:
     probabilities = np.asarray(result.test_probabilities, dtype=float)
     classes = tuple(result.classes)
     if probabilities.shape != (len(labels), len(classes)):
-        raise ValueError(
+        raise SettingsError(
             f"test_probabilities has shape {probabilities.shape}; expected ({len(labels)}, "
             f"{len(classes)}) for {len(labels)} test cases and classes {classes}."
         )
     return labels, probabilities, classes
 
 
+def result_positive(result, positive=None) -> int:
+    """Index of the positive class: ``positive`` when given, else the one the result declares."""
+    return positive_index(result.classes, getattr(result, "positive", None) if positive is None else positive)
+
+
 def result_metrics(result, positive=None, threshold: float = 0.5) -> BinaryMetrics:
-    """:func:`binary_metrics` of a training result; see :func:`positive_index` for ``positive``."""
-    labels, probabilities, classes = result_arrays(result)
-    k = positive_index(classes, positive)
+    """:func:`binary_metrics` of a training result for its positive class (or ``positive``)."""
+    labels, probabilities, _ = result_arrays(result)
+    k = result_positive(result, positive)
     return binary_metrics(labels, probabilities[:, k], positive=k, threshold=threshold)
+
+
+def result_confusion(result) -> np.ndarray:
+    """The test set's confusion matrix: rows true class, columns predicted, in ``classes`` order."""
+    labels, probabilities, classes = result_arrays(result)
+    return confusion_matrix(labels, probabilities.argmax(axis=1), len(classes))
+
+
+def result_per_class(result) -> dict[str, float | None]:
+    """Share of each class's test images predicted right (None when a class has none)."""
+    shares = per_class_accuracy(result_confusion(result))
+    return {name: None if np.isnan(share) else float(share) for name, share in zip(result.classes, shares)}
+
+
+def sensitivity(result, positive=None) -> float:
+    """Share of the test set's positive slices that the model called positive (argmax)."""
+    return float(per_class_accuracy(result_confusion(result))[result_positive(result, positive)])
+
+
+def final(result, key: str) -> float:
+    """The last epoch's value of a history curve (``accuracy``, ``test_loss`` ...)."""
+    return float(result.history[key][-1])
+
+
+def loss_rise(result) -> float:
+    """How far the final test loss sits above its lowest, as a share of the lowest (0.2: 20 % above)."""
+    losses = np.asarray(result.history["test_loss"], dtype=float)
+    return float(losses[-1] / losses.min() - 1)
+
+
+def report(result) -> dict:
+    """A JSON-able summary of a training result: the command line's ``--json`` contract."""
+    h = result.history
+    return {
+        "classes": list(result.classes),
+        "positive": result.positive,
+        "n_train": int(len(result.train_index)),
+        "n_test": int(len(result.test_index)),
+        **{key: result.params[key] for key in ("epochs", "learning_rate", "batch_size", "seed")},
+        "train_accuracy": h["accuracy"][-1],
+        "test_accuracy": h["test_accuracy"][-1],
+        "test_loss": h["test_loss"][-1],
+        "per_class_accuracy": result_per_class(result),
+        "confusion_matrix": result_confusion(result).tolist(),
+        "history": {key: list(values) for key, values in h.items()},
+        "seconds": round(result.seconds, 3),
+        "params": result.params,
+    }
+
+
+def summary(result) -> str:
+    """A few lines about a training result, for a console."""
+    p, h = result.params, result.history
+    per_class = ", ".join(f"{name} {_percent(share)}" for name, share in result_per_class(result).items())
+    return (
+        f"Trained {len(h['loss'])} epochs (batch {p['batch_size']}, learning rate "
+        f"{p['learning_rate']:g}, seed {p['seed']}) on {len(result.train_index)} images in "
+        f"{result.seconds:.1f} s.\n"
+        f"Train accuracy {_percent(h['accuracy'][-1])}; test accuracy "
+        f"{_percent(h['test_accuracy'][-1])} on {len(result.test_index)} images, test loss "
+        f"{h['test_loss'][-1]:.3f}.\n"
+        f"Per class (test): {per_class}."
+    )
+
+
+def _percent(value) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f} %"

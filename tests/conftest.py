@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rsna_workshop import weights
+from rsna_workshop import config
+from rsna_workshop.model import backbone as weights
 
 SHARED_WEIGHTS = Path(__file__).resolve().parents[2] / "shared" / "weights" / weights.WEIGHTS_FILENAME
 
@@ -29,5 +30,5 @@ def no_weights(monkeypatch, tmp_path):
     """A machine with no weights anywhere and no network."""
     monkeypatch.delenv(weights.WEIGHTS_ENV, raising=False)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
-    monkeypatch.setenv(weights.OFFLINE_ENV, "1")
+    monkeypatch.setenv(config.OFFLINE_ENV, "1")
     return tmp_path

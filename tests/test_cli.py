@@ -1,9 +1,13 @@
+"""The command line: every subcommand listed with its purpose, the documented options, errors in one line."""
+
 import subprocess
 import sys
 
 import pytest
 
+from rsna_workshop import cli
 from rsna_workshop.cli import build_parser, main
+from rsna_workshop.errors import NotebookError
 
 SUBCOMMANDS = ["doctor", "weights", "data", "train", "predict", "lessons", "notebooks"]
 
@@ -34,6 +38,9 @@ def test_train_parses_the_documented_contract():
     )
     assert (args.data, args.epochs, args.learning_rate, args.batch_size, args.seed) == ("experiment3", 7, 0.01, 8, 3)
     assert args.color_code and args.classes == ["normal", "any"] and args.json == "r.json"
+    assert (args.split, args.positive) == ("teachable", None)
+    args = build_parser().parse_args(["lessons", "--seeds", "2", "--split", "patient"])
+    assert (args.seeds, args.split) == (2, "patient")
 
 
 def test_weights_install_of_missing_file_exits_2_with_message(no_weights, capsys):
@@ -47,12 +54,10 @@ def test_weights_where_without_weights_exits_2(no_weights, capsys):
 
 
 def test_notebooks_run_failure_prints_the_failing_cell_without_traceback(monkeypatch, capsys):
-    from rsna_workshop import notebooks
-
     def fail(*args, **kwargs):
-        raise notebooks.NotebookError("02_class_imbalance.ipynb failed in code cell 5 ('result = train(...)')")
+        raise NotebookError("02_class_imbalance.ipynb failed in code cell 5 ('result = train(...)')")
 
-    monkeypatch.setattr(notebooks, "run_notebooks", fail)
+    monkeypatch.setattr(cli, "run_notebooks", fail)
     assert main(["notebooks", "run", "--out", "somewhere"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: 02_class_imbalance.ipynb failed in code cell 5") and "Traceback" not in err

@@ -1,73 +1,32 @@
-"""Data sources (RSNA layout, folders), sampling, content keys and the two splits."""
+"""Data sources (RSNA layout, folders), the data set, the positive class, sampling and the two splits."""
 
 from __future__ import annotations
 
-import csv
-import io
-import subprocess
-import sys
 import warnings
 
 import numpy as np
 import pytest
+from helpers import SLICES, label_rows, make_rsna, write_ct
 from PIL import Image
 
-from dicom_factory import write_ct
 from rsna_workshop.datasets import (
-    DataError,
+    TEACHABLE_MACHINE,
+    ImageReader,
+    TrainingSettings,
     from_folder,
     from_rsna,
-    open_data,
+    guess_positive,
     patient_split,
-    preprocessing,
     read_labels,
+    read_tm,
+    split,
     teachable_split,
     write_tm,
 )
-from rsna_workshop.datasets.rsna import SUBTYPES
-
-# (image id, positive subtypes, patient): 12 normal, 4 subdural only, 3 intraparenchymal only,
-# one epidural + subdural; four patients.
-SLICES = (
-    [(f"ID_n{i:03d}", (), f"P{i % 4}") for i in range(12)]
-    + [(f"ID_s{i:03d}", ("subdural",), f"P{i % 4}") for i in range(4)]
-    + [(f"ID_p{i:03d}", ("intraparenchymal",), f"P{i % 4}") for i in range(3)]
-    + [("ID_x000", ("epidural", "subdural"), "P3")]
-)
-
-
-def label_rows(slices):
-    """The RSNA ``ID,Label`` rows (without header) of ``slices``."""
-    rows = []
-    for image_id, positive, _ in slices:
-        rows += [f"{image_id}_{name},{int(name in positive)}" for name in SUBTYPES[:-1]]
-        rows.append(f"{image_id}_any,{int(bool(positive))}")
-    return rows
-
-
-def make_rsna(root, slices=SLICES, *, dicom=True, patients_csv=True, rows=None):
-    """A tiny RSNA-layout folder: label file, one small DICOM (or empty file) per slice, slices.csv."""
-    images = root / "stage_2_train"
-    images.mkdir(parents=True)
-    lines = ["ID,Label"] + (label_rows(slices) if rows is None else rows)
-    (root / "stage_2_train.csv").write_text("\n".join(lines) + "\n")
-    for n, (image_id, positive, patient) in enumerate(slices):
-        path = images / f"{image_id}.dcm"
-        if dicom:
-            stored = np.full((32, 32), 1024 + 40 + 30 * len(positive), np.int16)
-            stored[n % 32, :] += 100 + n  # every file's bytes differ
-            write_ct(path, stored, PatientID=patient)
-        else:
-            path.touch()
-    if patients_csv:
-        with open(root / "slices.csv", "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["ID", "PatientID", "StudyInstanceUID", "SeriesInstanceUID", "z", "level",
-                             "subtypes"])
-            for n, (image_id, positive, patient) in enumerate(slices):
-                study = f"1.2.{patient[1:]}"
-                writer.writerow([image_id, patient, study, study + ".1", n, 0.5, "|".join(positive)])
-    return root
+from rsna_workshop.datasets.core import _dicom_patient_id
+from rsna_workshop.errors import DataError, SettingsError
+from rsna_workshop.imaging import Preprocess
+from rsna_workshop.synthetic import build_cohort
 
 
 @pytest.fixture
@@ -98,7 +57,7 @@ def test_read_labels_merges_six_rows_per_image_in_any_order(tmp_path):
         ("ID,Label,Extra\nID_a_any,0,1\n", "has columns 'ID,Label,Extra'"),
         ("ID,Label\nID_a_epidural,0\nID_a_any;1\n", "Row 3 .*needs exactly one comma"),
         ("ID,Label\nID_a_epidural,2\n", "Row 2 .*needs a Label of 0 or 1"),
-        ("ID,Label\nID_a_bleeding,1\n", "Row 2 .*'ID_a_bleeding,1'.*names no RSNA subtype"),
+        ("ID,Label\nID_a_bleeding,1\n", "Row 2 .*'ID_a_bleeding,1'.*names no RSNA label"),
         ("ID,Label\nID_a_epidural,0\nID_a_any,0\n", "has no row for intraparenchymal"),
         ("ID,Label\n", "no rows"),
     ],
@@ -186,47 +145,73 @@ def test_sample_more_than_available_says_how_many(rsna):
         data.sample({"bleed": 1}, seed=0)
 
 
-# --- content keys ---------------------------------------------------------------------------------
+# --- the data set itself --------------------------------------------------------------------------
 
 
-def test_content_key_follows_bytes_and_preprocessing(rsna, tmp_path, monkeypatch):
-    monkeypatch.setenv("RSNA_WORKSHOP_DATA", str(tmp_path / "data"))
+@pytest.mark.parametrize("classes, positive", [
+    (("normal", "hemorrhage"), "hemorrhage"),
+    (("nobleed", "bleed"), "bleed"),
+    (("bleed", "nobleed"), "bleed"),
+    (("No hemorrhage", "Hemorrhage"), "Hemorrhage"),
+    (("non-ICH", "ICH"), "ICH"),
+    (("normal", "subdural"), "subdural"),
+    (("Class 1", "Class 2"), "Class 2"),
+    (("healthy", "sick"), "sick"),
+    (("normal", "intraparenchymal", "subdural"), None),
+    (("normal", "abnormal"), "abnormal"),
+])
+def test_the_positive_class_is_guessed_from_the_names(classes, positive):
+    assert guess_positive(classes) == positive
+
+
+def test_each_source_declares_its_positive_class(rsna, tmp_path):
+    assert from_rsna(rsna, "hemorrhage").positive == "hemorrhage"
+    assert from_rsna(rsna, "subdural").positive == "subdural"
+    assert from_rsna(rsna, "three-class").positive is None
+    folder = make_folder(tmp_path / "mine")
+    assert from_folder(folder).positive == "bleed"
+    overridden = from_folder(folder).with_positive("normal")
+    assert overridden.positive == "normal" and overridden.positive_index() == 1
+    with pytest.raises(DataError, match="'cat' is not one of"):
+        from_folder(folder).with_positive("cat")
+
+
+def test_training_settings_refuse_what_cannot_train():
+    assert TEACHABLE_MACHINE == TrainingSettings(epochs=50, batch_size=16, learning_rate=0.001)
+    assert TEACHABLE_MACHINE.replace(epochs=15, learning_rate=None).epochs == 15
+    with pytest.raises(SettingsError, match=r"epochs must be a whole number >= 1 \(got 0\).*batch_size"):
+        TrainingSettings(epochs=0, batch_size=0, learning_rate=0.001)
+    with pytest.raises(SettingsError, match=r"learning_rate must be > 0 \(got 'fast'\)"):
+        TEACHABLE_MACHINE.replace(learning_rate="fast")
+
+
+def test_subsets_and_new_preprocessing_leave_the_original_alone(rsna):
     data = from_rsna(rsna, "hemorrhage")
-    keys = [data.content_key(i) for i in range(len(data))]
-    assert len(set(keys)) == len(data)  # every file differs
-    assert from_rsna(rsna, "hemorrhage").content_key(3) == keys[3]
-    colour = data.with_preprocess(preprocessing(color_code=True))
-    assert colour.content_key(3) != keys[3]
-    assert colour.content_key(3).split("-")[0] == keys[3].split("-")[0]
-    code = (
-        "from rsna_workshop.datasets import from_rsna;"
-        f"print(from_rsna({str(rsna)!r}, 'hemorrhage').content_key(3))"
-    )
-    other_process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert other_process.stdout.strip() == keys[3]
+    small = data.subset([0, 1])
+    colour = data.with_preprocess(Preprocess(color_code=True))
+    assert len(data) == 20 and len(small) == 2 and data.preprocess == Preprocess()
+    assert colour.items == data.items and colour.preprocess.color_code
+    with pytest.raises(AttributeError):
+        data.name = "changed"  # frozen: a data set never changes under its users
+    kept = from_rsna(rsna, "three-class").keep_classes(["normal", "subdural"])
+    assert kept.counts() == {"normal": 12, "subdural": 4} and kept.positive == "subdural"
+    with pytest.raises(DataError, match=r"Classes \['cat'\] are not in"):
+        data.keep_classes(["cat"])
 
 
-def test_file_digests_are_remembered_across_processes(rsna, tmp_path, monkeypatch):
-    from rsna_workshop.datasets.core import Item, _Digests
-
-    monkeypatch.setenv("RSNA_WORKSHOP_DATA", str(tmp_path / "data"))
-    item = from_rsna(rsna, "hemorrhage").items[0]
-    first = _Digests()
-    digest = first(item)
-    first.save()
-    assert (tmp_path / "data" / "cache" / _Digests.FILE).is_file()
-
-    def no_reading(self):
-        raise AssertionError("a remembered file was read again")
-
-    monkeypatch.setattr(Item, "read_bytes", no_reading)
-    assert _Digests()(item) == digest  # a new process: from the memo, without reading
-    monkeypatch.undo()
-    monkeypatch.setenv("RSNA_WORKSHOP_DATA", str(tmp_path / "data"))
-    item.source.write_bytes(item.source.read_bytes() + b"\0")  # a changed file is hashed again
-    third = _Digests()
-    assert third(item) != digest
-    third.save()
+def test_the_image_reader_opens_each_archive_once_and_closes_it(tmp_path):
+    data = from_folder(make_folder(tmp_path / "mine"))
+    project = write_tm(data, tmp_path / "mine.tm")
+    packed = read_tm(project)
+    with ImageReader(packed) as reader:
+        first, second = reader.image(0), reader.image(1)
+        archive = reader._archives[project]
+        assert len(reader._archives) == 1 and archive.fp is not None
+    assert archive.fp is None  # closed on leaving the block
+    assert first.shape == second.shape == (224, 224, 3)
+    project.unlink()  # nothing holds the file open any more
+    with pytest.raises(DataError, match="Cannot read 'mine.tm:.*Download or copy it again"):
+        packed.image(0)
 
 
 # --- splits ---------------------------------------------------------------------------------------
@@ -244,13 +229,17 @@ def test_teachable_split_takes_ceil_15_percent_per_class_deterministically():
 
 def test_patient_split_keeps_each_patient_on_one_side(rsna):
     data = from_rsna(rsna, "hemorrhage")
-    train, test = patient_split(data, seed=0, test_fraction=0.3)
+    train, test = split(data, "patient", seed=0, test_fraction=0.3)
     patients = np.array(data.patient_ids())
     assert set(patients[train]).isdisjoint(patients[test])
     assert len(test) >= 6 and len(train) + len(test) == len(data)
-    np.testing.assert_array_equal(patient_split(data, seed=0, test_fraction=0.3)[1], test)
-    tests = {tuple(patient_split(data, seed=s, test_fraction=0.3)[1]) for s in range(6)}
+    np.testing.assert_array_equal(patient_split(patients, seed=0, test_fraction=0.3)[1], test)
+    tests = {tuple(patient_split(patients, seed=s, test_fraction=0.3)[1]) for s in range(6)}
     assert len(tests) > 1
+    with pytest.raises(SettingsError, match="split must be one of"):
+        split(data, "random", seed=0)
+    with pytest.raises(SettingsError, match=r"test_fraction must lie between 0 and 1 \(got 15\)"):
+        split(data, "teachable", seed=0, test_fraction=15)
 
 
 def test_patients_come_from_dicom_headers_without_slices_csv(tmp_path):
@@ -267,7 +256,7 @@ def test_patient_split_needs_known_patients(tmp_path):
         (folder / name).mkdir(parents=True)
         Image.new("RGB", (8, 8)).save(folder / name / "1.png")
     with pytest.raises(DataError, match="patient split needs DICOM"):
-        patient_split(from_folder(folder), seed=0)
+        split(from_folder(folder), "patient", seed=0)
 
 
 # --- folders of class folders ---------------------------------------------------------------------
@@ -323,52 +312,17 @@ def test_folder_with_one_class_is_an_error(tmp_path):
         from_folder(tmp_path)
 
 
-# --- open_data ------------------------------------------------------------------------------------
-
-
-def test_open_data_recognises_each_source(tmp_path, rsna):
-    folder = make_folder(tmp_path / "mine")
-    data, defaults = open_data(folder)
-    assert data.counts() == {"bleed": 2, "normal": 2}
-    assert defaults == {"epochs": 50, "batch_size": 16, "learning_rate": 0.001}
-
-    project = write_tm(data, tmp_path / "mine.tm", epochs=20)
-    data, defaults = open_data(project, classes=["normal", "bleed"])
-    assert data.classes == ("normal", "bleed") and defaults["epochs"] == 20
-
-    data, _ = open_data(rsna, classes=["normal", "intraparenchymal"], color_code=True)
-    assert data.counts() == {"normal": 12, "intraparenchymal": 3}
-    assert data.preprocess == preprocessing(color_code=True)
-    assert open_data(rsna, classes=["subdural"])[0].classes == ("normal", "subdural")
-
-
-def test_open_data_explains_what_it_accepts(tmp_path):
-    with pytest.raises(DataError, match="neither a recipe .*experiment1.*original-experiment1"):
-        open_data(tmp_path / "nothing_here")
-    with pytest.raises(DataError, match=r"Classes \['cat'\] are not in"):
-        open_data(make_folder(tmp_path / "mine"), classes=["cat"])
-
-
-def test_png_bytes_round_trip_through_item(tmp_path):
-    root = make_folder(tmp_path / "mine")
-    item = from_folder(root).items[0]
-    assert Image.open(io.BytesIO(item.read_bytes())).size == (300, 200)
-
-
 # --- the built-in cohort's own files --------------------------------------------------------------
 
 
 def test_reads_the_cohort_that_synthetic_writes(tmp_path):
-    from rsna_workshop.datasets.core import _dicom_patient_id
-    from rsna_workshop.synthetic import build_cohort
-
     root = build_cohort(tmp_path / "cohort", scale=0.01, workers=1).path
     data = from_rsna(root, "hemorrhage")
     assert len(data) == len(list((root / "stage_2_train").glob("*.dcm")))
     assert sum(data.counts().values()) == len(data) and min(data.counts().values()) > 0
     for item in data.items[:3]:  # patients from slices.csv agree with the DICOM headers
         assert item.patient_id == _dicom_patient_id(item)
-    train, test = patient_split(data, seed=0)
+    train, test = split(data, "patient", seed=0)
     patients = np.array(data.patient_ids())
     assert set(patients[train]).isdisjoint(patients[test])
     assert data.image(0).shape == (224, 224, 3)

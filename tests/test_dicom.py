@@ -7,11 +7,12 @@ import warnings
 import numpy as np
 import pydicom
 import pytest
-from dicom_factory import ct_bytes, make_ct, write_ct
+from helpers import ct_bytes, make_ct, write_ct
 from pydicom.encaps import encapsulate
 from pydicom.uid import JPEGLSLossless
 
-from rsna_workshop.dicom import AIR_HU, DicomError, has_rsna_12bit_defect, read_ct
+from rsna_workshop.ct.dicom import AIR_HU, has_rsna_12bit_defect, read_ct
+from rsna_workshop.errors import DicomError
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import pytest
 from sklearn import metrics as skm
 
 from rsna_workshop import evaluation
+from rsna_workshop.errors import SettingsError
 
 
 def test_wilson_8_of_10_matches_hand_computation():
@@ -35,9 +36,9 @@ def test_wilson_10_of_10_mirrors_0_of_10_and_wider_confidence_is_wider():
 
 
 def test_wilson_rejects_impossible_counts_and_reports_no_cases():
-    with pytest.raises(ValueError, match="successes <= n"):
+    with pytest.raises(SettingsError, match="successes <= n"):
         evaluation.wilson_interval(11, 10)
-    with pytest.raises(ValueError, match="confidence"):
+    with pytest.raises(SettingsError, match="confidence"):
         evaluation.wilson_interval(1, 10, confidence=95)
     empty = evaluation.wilson_interval(0, 0)
     assert np.isnan(empty.estimate) and str(empty) == "n/a (no cases)"
@@ -70,7 +71,7 @@ def test_binary_metrics_threshold_is_inclusive_and_accepts_labels_and_prediction
 
 
 def test_binary_metrics_explains_mismatched_lengths():
-    with pytest.raises(ValueError, match="one score per case"):
+    with pytest.raises(SettingsError, match="one score per case"):
         evaluation.binary_metrics([0, 1, 1], np.ones((3, 2)))
 
 
@@ -87,7 +88,7 @@ def test_roc_equals_scikit_learn_including_ties():
 
 
 def test_roc_needs_both_classes():
-    with pytest.raises(ValueError, match="both classes"):
+    with pytest.raises(SettingsError, match="both classes"):
         evaluation.roc([1, 1, 1], [0.2, 0.3, 0.4])
 
 
@@ -98,7 +99,7 @@ def test_ppv_at_prevalence_by_bayes_rule():
     assert evaluation.ppv_at_prevalence(0.9, 0.9, ed) == pytest.approx(54 / 148)
     assert evaluation.npv_at_prevalence(0.9, 0.9, ed) == pytest.approx(846 / 852)
     np.testing.assert_allclose(evaluation.ppv_at_prevalence(1.0, [0.5, 1.0], 0.1), [0.1 / 0.55, 1])
-    with pytest.raises(ValueError, match="not a percentage"):
+    with pytest.raises(SettingsError, match="not a percentage"):
         evaluation.ppv_at_prevalence(0.9, 0.9, 6)
 
 
@@ -112,38 +113,46 @@ def test_confusion_matrix_and_per_class_accuracy_equal_scikit_learn():
     assert np.isnan(evaluation.per_class_accuracy(np.array([[0, 0], [1, 2]]))[0])
 
 
-def test_one_vs_rest_per_class_auc_and_sensitivity():
-    rng = np.random.default_rng(2)
-    y = np.repeat([0, 1, 2], 20)
-    probabilities = rng.dirichlet([1, 1, 1], 60) + np.eye(3)[y] * 0.5
-    probabilities /= probabilities.sum(axis=1, keepdims=True)
-    table = evaluation.one_vs_rest(y, probabilities, ("normal", "IPH", "SDH"))
-    assert list(table) == ["normal", "IPH", "SDH"]
-    recall = skm.recall_score(y, probabilities.argmax(axis=1), average=None)
-    for k, (metrics, auc) in enumerate(table.values()):
-        assert metrics.sensitivity.estimate == pytest.approx(recall[k])
-        assert auc == pytest.approx(skm.roc_auc_score(y == k, probabilities[:, k]))
+def test_positive_index_takes_the_declared_class_and_never_guesses():
+    assert evaluation.positive_index(("hemorrhage", "normal"), "hemorrhage") == 0
+    assert evaluation.positive_index(("normal", "hemorrhage"), 1) == 1
+    with pytest.raises(SettingsError, match="No positive class is declared.*positive='SDH'"):
+        evaluation.positive_index(("normal", "IPH", "SDH"), None)
+    with pytest.raises(SettingsError, match="not one of the classes"):
+        evaluation.positive_index(("normal", "hemorrhage"), "bleed")
+    with pytest.raises(SettingsError, match="not one of the classes"):
+        evaluation.positive_index(("normal", "hemorrhage"), True)
 
 
-def test_positive_index_finds_the_hemorrhage_class_by_name():
-    assert evaluation.positive_index(("hemorrhage", "normal")) == 0
-    assert evaluation.positive_index(("normal", "hemorrhage")) == 1
-    assert evaluation.positive_index(("no hemorrhage", "hemorrhage")) == 1
-    assert evaluation.positive_index(("cats", "dogs")) == 1
-    assert evaluation.positive_index(("a", "b"), positive="a") == 0
-    with pytest.raises(ValueError, match="say which one is positive"):
-        evaluation.positive_index(("normal", "IPH", "SDH"))
-    with pytest.raises(ValueError, match="not one of the classes"):
-        evaluation.positive_index(("normal", "hemorrhage"), positive="bleed")
-
-
-def test_result_metrics_uses_the_positive_column_and_checks_shapes():
-    result = types.SimpleNamespace(
-        classes=("hemorrhage", "normal"), test_labels=[0, 0, 1, 1],
-        test_probabilities=[[0.8, 0.2], [0.3, 0.7], [0.1, 0.9], [0.6, 0.4]],
+def make_result(**changes):
+    history = {"accuracy": [0.5, 0.9], "loss": [0.7, 0.2], "test_accuracy": [0.5, 0.5],
+               "test_loss": [0.6, 0.9]}
+    fields = dict(
+        classes=("hemorrhage", "normal"), positive="hemorrhage", test_labels=[0, 0, 1, 1],
+        test_probabilities=[[0.8, 0.2], [0.3, 0.7], [0.1, 0.9], [0.6, 0.4]], history=history,
+        train_index=np.arange(10), test_index=np.arange(10, 14), seconds=1.25,
+        params={"epochs": 2, "learning_rate": 0.001, "batch_size": 16, "seed": 0},
     )
-    m = evaluation.result_metrics(result)
+    return types.SimpleNamespace(**{**fields, **changes})
+
+
+def test_result_metrics_uses_the_declared_positive_column_and_checks_shapes():
+    m = evaluation.result_metrics(make_result())
     assert (m.tp, m.fn, m.tn, m.fp) == (1, 1, 1, 1)
-    result.test_probabilities = [[0.8, 0.2]]
-    with pytest.raises(ValueError, match=r"expected \(4, 2\)"):
-        evaluation.result_arrays(result)
+    flipped = evaluation.result_metrics(make_result(positive="normal"), threshold=0.75)
+    assert (flipped.tp, flipped.fn, flipped.tn, flipped.fp) == (1, 1, 2, 0)
+    with pytest.raises(SettingsError, match=r"expected \(4, 2\)"):
+        evaluation.result_arrays(make_result(test_probabilities=[[0.8, 0.2]]))
+
+
+def test_history_measures_and_report():
+    result = make_result()
+    assert evaluation.final(result, "accuracy") == 0.9
+    assert evaluation.loss_rise(result) == pytest.approx(0.5)  # 0.9 is 50 % above 0.6
+    assert evaluation.sensitivity(result) == 0.5
+    record = evaluation.report(result)
+    assert record["confusion_matrix"] == [[1, 1], [1, 1]] and record["positive"] == "hemorrhage"
+    assert record["per_class_accuracy"] == {"hemorrhage": 0.5, "normal": 0.5}
+    assert (record["n_train"], record["n_test"], record["train_accuracy"]) == (10, 4, 0.9)
+    assert "Trained 2 epochs (batch 16, learning rate 0.001, seed 0) on 10 images in 1.2 s" in (
+        evaluation.summary(result))

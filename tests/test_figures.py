@@ -3,34 +3,18 @@ the image."""
 
 from __future__ import annotations
 
-import types
 
 import numpy as np
 import pytest
 from sklearn import metrics as skm
 from sklearn.decomposition import PCA
 
-from rsna_workshop import evaluation, figures
+from helpers import fake_result
 
-
-def fake_result(n_per_class=(12, 9), classes=("normal", "hemorrhage"), seed=0, model=None):
-    """A small training result with the contract's attributes and imperfect predictions."""
-    rng = np.random.default_rng(seed)
-    labels = np.repeat(np.arange(len(classes)), n_per_class)
-    logits = rng.normal(0, 1, (len(labels), len(classes))) + 1.2 * np.eye(len(classes))[labels]
-    probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    images = rng.integers(0, 256, (len(labels) + 5, 224, 224, 3), dtype=np.uint8)
-    dataset = types.SimpleNamespace(
-        image=lambda i: images[i],
-        items=[types.SimpleNamespace(id=f"ID_{i:04d}") for i in range(len(images))],
-    )
-    epochs = np.arange(1, 16)
-    history = {"accuracy": 1 - 0.5 / epochs, "loss": 1 / epochs,
-               "test_accuracy": 0.8 - 0.3 / epochs, "test_loss": 0.6 + 0.4 / epochs}
-    return types.SimpleNamespace(
-        classes=classes, history=history, test_labels=labels, test_probabilities=probabilities,
-        test_index=np.arange(len(labels)) + 5, dataset=dataset, keras_model=lambda: model,
-    )
+from rsna_workshop import evaluation
+from rsna_workshop.errors import ImageError, SettingsError
+from rsna_workshop.model import build_backbone, project_2d, saliency
+from rsna_workshop.show import figures, pictures, style
 
 
 def texts(ax) -> list[str]:
@@ -130,19 +114,19 @@ def test_misclassified_figure_lists_exactly_the_mistakes_most_confident_first():
     result = fake_result()
     predicted = result.test_probabilities.argmax(axis=1)
     wrong = np.flatnonzero(predicted != result.test_labels)
-    fig = figures.misclassified_figure(result, n=50)
+    fig = pictures.misclassified_figure(result, n=50)
     cases = fig.data["cases"]
-    assert sorted(c["id"] for c in cases) == sorted(f"ID_{j + 5:04d}" for j in wrong)
+    assert sorted(c["id"] for c in cases) == sorted(f"ID_{j:04d}" for j in wrong)
     confidence = [max(c["probabilities"].values()) for c in cases]
     assert confidence == sorted(confidence, reverse=True)
     assert all(c["true"] != c["predicted"] for c in cases)
-    assert len(figures.misclassified_figure(result, n=2).data["cases"]) == 2
+    assert len(pictures.misclassified_figure(result, n=2).data["cases"]) == 2
 
 
 def test_misclassified_figure_says_when_there_are_no_mistakes():
     result = fake_result()
     result.test_probabilities = np.eye(2)[result.test_labels]
-    fig = figures.misclassified_figure(result)
+    fig = pictures.misclassified_figure(result)
     assert fig.data["cases"] == [] and "No misclassified" in texts(fig.axes[0])[0]
 
 
@@ -150,16 +134,16 @@ def test_embedding_figure_pca_equals_scikit_learn_and_tsne_is_seeded():
     rng = np.random.default_rng(3)
     labels = np.repeat([0, 1], 20)
     embeddings = rng.normal(size=(40, 16)) + 3 * labels[:, None]
-    fig = figures.embedding_figure(embeddings, labels, ("normal", "hemorrhage"))
+    fig = pictures.embedding_figure(embeddings, labels, ("normal", "hemorrhage"))
     expected = PCA(n_components=2, random_state=0).fit_transform(embeddings.astype(np.float32))
     np.testing.assert_allclose(fig.data["coordinates"], expected, rtol=1e-5)
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
         "normal (20)", "hemorrhage (20)"]
-    a = figures.embedding_coordinates(embeddings, "tsne", random_state=1)
-    b = figures.embedding_coordinates(embeddings, "tsne", random_state=1)
+    a = project_2d(embeddings, "tsne", random_state=1)
+    b = project_2d(embeddings, "tsne", random_state=1)
     np.testing.assert_array_equal(a, b)
-    with pytest.raises(ValueError, match="'pca' or 'tsne'"):
-        figures.embedding_coordinates(embeddings, "umap")
+    with pytest.raises(SettingsError, match="'pca' or 'tsne'"):
+        project_2d(embeddings, "umap")
 
 
 @pytest.fixture(scope="module")
@@ -168,10 +152,8 @@ def small_model():
     does: the backbone is a nested model."""
     import keras
 
-    from rsna_workshop import weights
-
     keras.utils.set_random_seed(0)
-    backbone = weights.build_backbone(random_weights=True)
+    backbone = build_backbone(random_weights=True)
     inputs = keras.Input((224, 224, 3))
     outputs = keras.layers.Dense(2, activation="softmax")(backbone(inputs))
     return keras.Model(inputs, outputs)
@@ -190,27 +172,27 @@ def ct_like(seed: int, shift: int) -> np.ndarray:
 
 @pytest.mark.slow
 def test_gradcam_map_has_the_image_shape_and_changes_with_the_input(small_model):
-    first = figures.gradcam(small_model, ct_like(0, -40))
-    second = figures.gradcam(small_model, ct_like(0, 40))
+    first = saliency.gradcam(small_model, ct_like(0, -40))
+    second = saliency.gradcam(small_model, ct_like(0, 40))
     for cam in (first, second):
         assert cam.shape == (224, 224) and cam.dtype == np.float32
         assert cam.min() >= 0 and cam.max() == pytest.approx(1.0)
     assert np.abs(first - second).mean() > 0.01
-    other_class = figures.gradcam(small_model, ct_like(0, -40), class_index=1)
+    other_class = saliency.gradcam(small_model, ct_like(0, -40), class_index=1)
     assert not np.allclose(first, other_class)
 
 
 @pytest.mark.slow
 def test_gradcam_figure_explains_each_case_with_its_predicted_class(small_model):
     result = fake_result((2, 1), model=small_model)
-    fig = figures.gradcam_figure(result, n=2)
+    fig = pictures.gradcam_figure(result, n=2)
     assert len(fig.data["maps"]) == 2 and fig.data["maps"][0].shape == (224, 224)
     case = fig.data["cases"][0]
     k = int(result.test_probabilities[0].argmax())
-    assert case["id"] == "ID_0005" and case["true"] == "normal"
+    assert case["id"] == "ID_0000" and case["true"] == "normal"
     assert case["explained"] == result.classes[k]
     assert case["probability"] == pytest.approx(result.test_probabilities[0, k])
-    direct = figures.gradcam(small_model, result.dataset.image(5), class_index=k)
+    direct = saliency.gradcam(small_model, result.test_images([0])[0], class_index=k)
     np.testing.assert_allclose(fig.data["maps"][0], direct, atol=1e-5)
 
 
@@ -221,16 +203,16 @@ def test_gradcam_is_the_same_for_a_sequential_wrapper(small_model):
     backbone, head = small_model.layers[1], small_model.layers[2]
     sequential = keras.Sequential([keras.Input((224, 224, 3)), backbone, head])
     image = ct_like(1, 20)
-    np.testing.assert_allclose(figures.gradcam(sequential, image),
-                               figures.gradcam(small_model, image), atol=1e-5)
+    np.testing.assert_allclose(saliency.gradcam(sequential, image),
+                               saliency.gradcam(small_model, image), atol=1e-5)
 
 
 def test_gradcam_figure_refuses_indices_and_classes_it_does_not_have():
     result = fake_result((2, 1))
-    with pytest.raises(ValueError, match=r"indices \[3\] are not positions.*has 3 slices: use 0 to 2"):
-        figures.gradcam_figure(result, indices=[0, 3])
-    with pytest.raises(ValueError, match=r"class_index 2 is not a class: use 0 to 1"):
-        figures.gradcam_figure(result, class_index=2)
+    with pytest.raises(SettingsError, match=r"indices \[3\] are not positions.*has 3 slices: use 0 to 2"):
+        pictures.gradcam_figure(result, indices=[0, 3])
+    with pytest.raises(SettingsError, match=r"class_index 2 is not a class: use 0 to 1"):
+        pictures.gradcam_figure(result, class_index=2)
 
 
 def test_gradcam_names_the_missing_layer():
@@ -239,12 +221,12 @@ def test_gradcam_names_the_missing_layer():
     inputs = keras.Input((224, 224, 3))
     model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(
         keras.layers.GlobalAveragePooling2D()(inputs)))
-    with pytest.raises(ValueError, match="no layer named 'out_relu'"):
-        figures.gradcam(model, np.zeros((224, 224, 3), np.uint8))
-    with pytest.raises(ValueError, match=r"\(224, 224, 3\) RGB"):
-        figures.scale_for_model(np.zeros((100, 100), np.uint8))
+    with pytest.raises(SettingsError, match="no layer named 'out_relu'"):
+        saliency.gradcam(model, np.zeros((224, 224, 3), np.uint8))
+    with pytest.raises(ImageError, match=r"\(224, 224, 3\) RGB"):
+        saliency.scale_for_model(np.zeros((100, 100), np.uint8))
 
 
 def test_percent_never_rounds_doubt_away():
-    shown = [figures.percent(p) for p in (0.999, 0.995, 0.5, 0.004)]
+    shown = [style.percent(p) for p in (0.999, 0.995, 0.5, 0.004)]
     assert shown == [">99%", ">99%", "50%", "<1%"]

@@ -7,11 +7,12 @@ import io
 
 import numpy as np
 import pytest
-from dicom_factory import ct_bytes, write_ct
+from helpers import ct_bytes, write_ct
 from PIL import Image
 from scipy import ndimage
 
-from rsna_workshop.dicom import DicomError, read_ct
+from rsna_workshop.ct import read_ct
+from rsna_workshop.errors import DicomError, ImageError, SettingsError
 from rsna_workshop.imaging import (
     BLOOD_HU,
     WINDOWS,
@@ -248,9 +249,9 @@ def test_preprocess_describes_itself():
 def test_preprocess_is_frozen_and_checks_its_arguments():
     with pytest.raises(dataclasses.FrozenInstanceError):
         Preprocess().window = "bone"
-    with pytest.raises(ValueError, match="choose multi_window or color_code, not both"):
+    with pytest.raises(SettingsError, match="choose multi_window or color_code, not both"):
         Preprocess(multi_window=True, color_code=True)
-    with pytest.raises(ValueError, match="unknown window 'lung'"):
+    with pytest.raises(SettingsError, match="unknown window 'lung'"):
         Preprocess(window="lung")
     with pytest.raises(ValueError, match="opacity"):
         Preprocess(opacity=-0.1)
@@ -291,7 +292,7 @@ def test_load_image_crops_and_resizes_pictures_and_ignores_preprocess():
 
 
 def test_load_image_names_what_it_cannot_decode(tmp_path):
-    with pytest.raises(ValueError, match=r"upload\.png is neither DICOM nor an image Pillow can read"):
+    with pytest.raises(ImageError, match=r"upload\.png is neither DICOM nor an image Pillow can read"):
         load_image(b"\x89PNG but not really", name="upload.png")
     with pytest.raises(DicomError, match=r"half\.dcm"):
         load_image(ct_bytes(np.zeros((64, 64)))[:1000], name="half.dcm")

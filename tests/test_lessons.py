@@ -1,16 +1,25 @@
+"""The lessons check: each lesson's band passes on the original workshop's figures and fails when
+its own figure is off."""
+
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from rsna_workshop import lessons
+from rsna_workshop.workshop import lessons
 
 CLASSES = ("normal", "hemorrhage")
 
 
 def fake_result(test_acc, cm=((10, 0), (0, 10)), train_acc=None, test_loss=(0.5, 0.5)):
+    """A result with the given test accuracy, confusion matrix (rows true) and curves."""
+    cm = np.array(cm)
+    pairs = [(i, j) for (i, j), n in np.ndenumerate(cm) for _ in range(n)]
+    labels = np.array([i for i, _ in pairs])
+    probabilities = np.eye(2)[[j for _, j in pairs]] * 0.8 + 0.1
     history = {"accuracy": [train_acc or test_acc], "test_accuracy": [test_acc], "test_loss": list(test_loss)}
-    return SimpleNamespace(classes=CLASSES, confusion_matrix=np.array(cm), history=history)
+    return SimpleNamespace(classes=CLASSES, positive="hemorrhage", test_labels=labels,
+                           test_probabilities=probabilities, history=history)
 
 
 GOOD = {
@@ -25,13 +34,20 @@ GOOD = {
 }
 
 
-def rows_for(results, monkeypatch):
-    monkeypatch.setattr(lessons._Runs, "_train", staticmethod(lambda name, seed: results[name]))
-    return lessons.run_lessons(seeds=2)
+def rows_for(results, split="teachable"):
+    seen = set()
+
+    def trainer(name, seed, used_split):
+        seen.add((name, seed, used_split))
+        return results[name]
+
+    rows = lessons.run_lessons(seeds=2, split=split, trainer=trainer)
+    assert seen == {(name, seed, split) for name in results for seed in (0, 1)}  # each once per seed
+    return rows
 
 
-def test_all_lessons_pass_on_the_original_workshops_figures(monkeypatch):
-    rows = rows_for(GOOD, monkeypatch)
+def test_all_lessons_pass_on_the_original_workshops_figures():
+    rows = rows_for(GOOD)
     assert [row["pass"] for row in rows] == [True] * 5
     assert rows[1]["measured"] == {"test_accuracy": 0.97, "found": 0.2}
     assert rows[3]["measured"]["loss_rise_75"] == pytest.approx(0.2)
@@ -45,13 +61,13 @@ def test_all_lessons_pass_on_the_original_workshops_figures(monkeypatch):
     ("experiment4", fake_result(0.72, train_acc=0.75, test_loss=(0.5, 0.6)), 3),
     ("experiment5", fake_result(0.75), 4),
 ])
-def test_each_band_fails_when_its_figure_is_off(monkeypatch, recipe, bad, lesson):
-    rows = rows_for({**GOOD, recipe: bad}, monkeypatch)
+def test_each_band_fails_when_its_figure_is_off(recipe, bad, lesson):
+    rows = rows_for({**GOOD, recipe: bad}, split="patient")
     assert [row["pass"] for row in rows] == [i != lesson for i in range(5)]
 
 
-def test_table_shows_each_lesson_and_verdict(monkeypatch):
-    rows = rows_for({**GOOD, "experiment1": fake_result(0.9)}, monkeypatch)
+def test_table_shows_each_lesson_and_verdict():
+    rows = rows_for({**GOOD, "experiment1": fake_result(0.9)})
     table = lessons.format_table(rows).splitlines()
     assert len(table) == 6 and table[1].endswith("FAIL") and table[2].endswith("pass")
     assert "test_accuracy 0.900" in table[1]

@@ -1,13 +1,17 @@
+"""The workshop notebooks: committed clean, set up the same way, and run end to end."""
+
 import sys
-from types import SimpleNamespace
 
 import nbformat
-import numpy as np
 import pytest
+from helpers import make_rsna
 from nbformat.v4 import new_code_cell, new_notebook
 
-from rsna_workshop import setup_notebook, weights
-from rsna_workshop.notebooks import NotebookError, run_notebooks, select_notebooks, workshop_notebooks
+from rsna_workshop.errors import MissingFileError, NotebookError, SettingsError, WeightsUnavailableError
+from rsna_workshop.model import backbone as weights
+from rsna_workshop.workshop import runner
+from rsna_workshop.workshop import setup as setup_notebook
+from rsna_workshop.workshop.runner import run_notebooks, select_notebooks, workshop_notebooks
 
 LESSONS = ["01_small_dataset.ipynb", "02_class_imbalance.ipynb", "03_balanced_dataset.ipynb",
            "04_overfitting_more_epochs.ipynb", "05_color_coding_hounsfield.ipynb"]
@@ -60,12 +64,12 @@ def test_select_by_number_or_name_and_refuse_unknown_names():
     assert [p.name for p in select_notebooks(["2", "05_color_coding_hounsfield", "1"])] == [
         LESSONS[1], LESSONS[4], LESSONS[0]]
     assert [p.name for p in select_notebooks([3, "03_balanced_dataset.ipynb"])] == [LESSONS[2]]
-    with pytest.raises(ValueError, match="No notebook called 'nine'.*01_small_dataset.ipynb"):
+    with pytest.raises(SettingsError, match="No notebook called 'nine'.*01_small_dataset.ipynb"):
         select_notebooks(["nine"])
 
 
 def test_missing_notebook_folder_says_where_to_run(tmp_path):
-    with pytest.raises(FileNotFoundError, match="source checkout"):
+    with pytest.raises(MissingFileError, match="source checkout"):
         workshop_notebooks(tmp_path)
 
 
@@ -110,7 +114,7 @@ def test_every_notebook_runs_end_to_end_on_the_builtin_cohort(tmp_path):
 
 
 def test_prepare_without_weights_stops_with_what_to_do(no_weights):
-    with pytest.raises(weights.WeightsUnavailableError) as error:
+    with pytest.raises(WeightsUnavailableError) as error:
         setup_notebook.prepare("builtin")
     message = str(error.value)
     assert "cannot start without the MobileNetV2 weights" in message
@@ -118,60 +122,26 @@ def test_prepare_without_weights_stops_with_what_to_do(no_weights):
 
 
 def test_prepare_refuses_a_folder_without_rsna_data(tmp_path, weights_file):
-    with pytest.raises(FileNotFoundError, match="is not an RSNA Kaggle folder.*stage_2_train.csv"):
+    with pytest.raises(MissingFileError, match="is not an RSNA Kaggle folder.*stage_2_train.csv"):
         setup_notebook.prepare(tmp_path)
 
 
 def test_an_rsna_folder_feeds_each_recipe_from_that_folder(tmp_path, weights_file, capsys):
-    (tmp_path / "stage_2_train.csv").write_text("ID,Label\n")
-    workshop = setup_notebook.prepare(str(tmp_path))
-    assert (workshop.data_source, workshop.data_path) == ("rsna", tmp_path.resolve())
-    assert f"RSNA Kaggle folder {tmp_path.resolve()}" in capsys.readouterr().out
-    calls = []
-    recipe = SimpleNamespace(name="experiment3", dataset=lambda **kw: calls.append(kw) or "data")
-    assert workshop.dataset(recipe, seed=4) == "data"
-    assert calls == [{"seed": 4, "source": tmp_path.resolve()}]
-
-
-def test_original_source_names_recipes_it_has_no_project_for(weights_file):
-    from rsna_workshop.datasets import DataError
-
-    workshop = setup_notebook.prepare("original")
-    recipe = SimpleNamespace(name="experiment5-masked", title="Colour-coding inside the skull")
-    with pytest.raises(DataError, match="no project with the images of 'experiment5-masked'.*builtin"):
-        workshop.dataset(recipe)
-
-
-class _TinyDataset:
-    classes = ("normal", "hemorrhage")
-    name = "tiny"
-
-    def __init__(self):
-        self.items = [SimpleNamespace(id=f"ID_{i}") for i in range(7)]
-
-    def labels(self):
-        return np.array([0, 0, 0, 1, 1, 1, 1])
-
-    def image(self, i):
-        return np.full((224, 224, 3), 30 * i, dtype=np.uint8)
-
-
-def test_samples_figure_shows_seeded_slices_of_each_class():
-    fig = setup_notebook.samples_figure(_TinyDataset(), per_class=2, seed=3)
-    ids = fig.data["ids"]
-    assert set(ids["normal"]) <= {"ID_0", "ID_1", "ID_2"} and len(ids["normal"]) == 2
-    assert set(ids["hemorrhage"]) <= {"ID_3", "ID_4", "ID_5", "ID_6"} and len(ids["hemorrhage"]) == 2
-    assert setup_notebook.samples_figure(_TinyDataset(), per_class=2, seed=3).data == fig.data
-    assert sum(len(ax.images) for ax in fig.axes) == 4
-    assert fig.axes[0].get_title(loc="left") == "normal (3 slices)"
+    slices = [(f"ID_n{i:02d}", (), f"P{i}") for i in range(40)] + [
+        (f"ID_h{i:02d}", ("subdural",), f"P{i}") for i in range(40)]
+    folder = make_rsna(tmp_path / "kaggle", slices, dicom=False)
+    workshop = setup_notebook.prepare(str(folder))
+    assert workshop.source == folder.resolve()
+    assert f"RSNA Kaggle folder {folder.resolve()}" in capsys.readouterr().out
+    data = workshop.dataset("experiment1", seed=4)
+    assert data.counts() == {"normal": 30, "hemorrhage": 30}
+    assert all(item.source.parent == folder.resolve() / "stage_2_train" for item in data.items)
 
 
 def test_each_kernel_is_shut_down_after_its_notebook(tmp_path, monkeypatch):
-    from rsna_workshop import notebooks
-
     managers = []
-    make = notebooks._kernel_manager
-    monkeypatch.setattr(notebooks, "_kernel_manager", lambda: managers.append(make()) or managers[-1])
+    make = runner._kernel_manager
+    monkeypatch.setattr(runner, "_kernel_manager", lambda: managers.append(make()) or managers[-1])
     source = tmp_path / "nbs"
     source.mkdir()
     _write(source, "01_a.ipynb", "x = 1")

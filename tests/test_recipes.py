@@ -1,25 +1,31 @@
-"""The experiment recipes: counts, hyperparameters, preprocessing and identical images across lessons."""
+"""The experiment recipes and the one resolver from a name or path to a data set."""
 
 from __future__ import annotations
 
+import json
+import zipfile
+
 import pytest
+from helpers import make_class_folders, make_rsna
 
-import rsna_workshop.synthetic
-from rsna_workshop.datasets import DataError, open_data, preprocessing
-from rsna_workshop.recipes import RECIPES, get_recipe
-from test_datasets import make_rsna
+from rsna_workshop.datasets import ORIGINAL_PROJECTS, TrainingSettings, write_tm
+from rsna_workshop.errors import DataError
+from rsna_workshop.imaging import Preprocess
+from rsna_workshop.workshop import get_recipe, open_data, resolve
 
-# name: (counts per class, epochs, colour-coded, inside the skull only)
+# name: (counts per class, epochs, colour-coded, inside the skull only, original project)
 EXPECTED = {
-    "experiment1": ({"normal": 30, "hemorrhage": 30}, 15, False, False),
-    "experiment2": ({"normal": 1000, "hemorrhage": 30}, 50, False, False),
-    "experiment3": ({"normal": 1000, "hemorrhage": 1000}, 50, False, False),
-    "experiment4": ({"normal": 1000, "hemorrhage": 1000}, 75, False, False),
-    "experiment4-250": ({"normal": 1000, "hemorrhage": 1000}, 250, False, False),
-    "experiment5": ({"normal": 1000, "hemorrhage": 1000}, 50, True, False),
-    "experiment5-masked": ({"normal": 1000, "hemorrhage": 1000}, 50, True, True),
-    "experiment5-3class-gray": ({"normal": 80, "intraparenchymal": 80, "subdural": 80}, 50, False, False),
-    "experiment5-3class-color": ({"normal": 80, "intraparenchymal": 80, "subdural": 80}, 50, True, False),
+    "experiment1": ({"normal": 30, "hemorrhage": 30}, 15, False, False, "original-small"),
+    "experiment2": ({"normal": 1000, "hemorrhage": 30}, 50, False, False, "original-imbalanced"),
+    "experiment3": ({"normal": 1000, "hemorrhage": 1000}, 50, False, False, "original-balanced"),
+    "experiment4": ({"normal": 1000, "hemorrhage": 1000}, 75, False, False, "original-balanced"),
+    "experiment4-250": ({"normal": 1000, "hemorrhage": 1000}, 250, False, False, "original-balanced"),
+    "experiment5": ({"normal": 1000, "hemorrhage": 1000}, 50, True, False, "original-color"),
+    "experiment5-masked": ({"normal": 1000, "hemorrhage": 1000}, 50, True, True, None),
+    "experiment5-3class-gray": ({"normal": 80, "intraparenchymal": 80, "subdural": 80}, 50, False, False,
+                                "original-3class-gray"),
+    "experiment5-3class-color": ({"normal": 80, "intraparenchymal": 80, "subdural": 80}, 50, True, False,
+                                 "original-3class-color"),
 }
 
 
@@ -40,39 +46,32 @@ def ids(dataset):
     return [item.id for item in dataset.items]
 
 
-def test_the_table_holds_every_lesson():
-    assert list(RECIPES) == list(EXPECTED)
-    for name, recipe in RECIPES.items():
-        counts, epochs, color, masked = EXPECTED[name]
-        assert recipe.name == name and recipe.counts == counts and recipe.epochs == epochs
-        assert recipe.batch_size == 16 and recipe.learning_rate == 0.001
-        assert recipe.preprocess == preprocessing(color_code=color, inside_skull=masked)
-        assert recipe.title and len(recipe.description) > 60
-
-
 @pytest.mark.parametrize("name", list(EXPECTED))
-def test_each_recipe_samples_its_counts(cohort, name):
+def test_each_recipe_gives_its_images_settings_and_positive_class(cohort, name):
+    counts, epochs, colour, masked, original = EXPECTED[name]
     recipe = get_recipe(name)
-    data = recipe.dataset(seed=0, source=cohort)
-    assert data.counts() == EXPECTED[name][0]
-    assert data.classes == tuple(EXPECTED[name][0])
-    assert data.preprocess == recipe.preprocess and data.name == name
-    assert data.train_defaults == {"epochs": recipe.epochs, "batch_size": 16, "learning_rate": 0.001}
+    data = open_data(name, seed=0, source=cohort)
+    assert data.counts() == counts and data.classes == tuple(counts)
+    assert data.preprocess == Preprocess(color_code=colour, inside_skull=masked)
+    assert data.name == name and data.settings.epochs == epochs and data.settings.batch_size == 16
+    assert data.settings == recipe.settings
+    assert data.positive == (None if len(counts) == 3 else "hemorrhage")
+    assert recipe.original == original and (original is None or original in ORIGINAL_PROJECTS)
 
 
 def test_same_seed_same_images_across_experiments_3_4_5(cohort):
-    three = ids(RECIPES["experiment3"].dataset(seed=4, source=cohort))
+    three = ids(open_data("experiment3", seed=4, source=cohort))
     for name in ("experiment4", "experiment4-250", "experiment5", "experiment5-masked"):
-        assert ids(RECIPES[name].dataset(seed=4, source=cohort)) == three
-    assert ids(RECIPES["experiment3"].dataset(seed=5, source=cohort)) != three
-    gray = RECIPES["experiment5-3class-gray"].dataset(seed=1, source=cohort)
-    assert ids(RECIPES["experiment5-3class-color"].dataset(seed=1, source=cohort)) == ids(gray)
+        assert ids(open_data(name, seed=4, source=cohort)) == three
+    assert ids(open_data("experiment3", seed=5, source=cohort)) != three
+    gray = open_data("experiment5-3class-gray", seed=1, source=cohort)
+    assert ids(open_data("experiment5-3class-color", seed=1, source=cohort)) == ids(gray)
 
 
 def test_smaller_recipes_draw_from_the_larger_ones(cohort):
-    first = set(ids(RECIPES["experiment1"].dataset(seed=2, source=cohort)))
-    second = set(ids(RECIPES["experiment2"].dataset(seed=2, source=cohort)))
-    third = set(ids(RECIPES["experiment3"].dataset(seed=2, source=cohort)))
+    first = set(ids(open_data("experiment1", seed=2, source=cohort)))
+    second = set(ids(open_data("experiment2", seed=2, source=cohort)))
+    third = set(ids(open_data("experiment3", seed=2, source=cohort)))
     assert first < third and second < third
 
 
@@ -80,7 +79,7 @@ def test_too_small_a_source_says_how_many_there_are(tmp_path):
     small = make_rsna(tmp_path / "small", [(f"ID_n{i}", (), "P") for i in range(40)]
                       + [(f"ID_h{i}", ("subdural",), "P") for i in range(12)], dicom=False)
     with pytest.raises(DataError, match="Asked for 30 'hemorrhage' images but the data set has only 12"):
-        RECIPES["experiment1"].dataset(source=small)
+        open_data("experiment1", source=small)
 
 
 def test_unknown_recipe_lists_the_valid_names():
@@ -89,10 +88,70 @@ def test_unknown_recipe_lists_the_valid_names():
 
 
 def test_recipes_use_the_builtin_cohort_by_default(cohort, monkeypatch):
-    monkeypatch.setattr(rsna_workshop.synthetic, "ensure_cohort", lambda: cohort)
-    data, defaults = open_data("experiment1", seed=3)
-    assert data.counts() == {"normal": 30, "hemorrhage": 30}
-    assert ids(data) == ids(RECIPES["experiment1"].dataset(seed=3, source=cohort))
-    assert defaults == {"epochs": 15, "batch_size": 16, "learning_rate": 0.001}
-    colour, _ = open_data("experiment3", color_code=True)
-    assert colour.preprocess == preprocessing(color_code=True)
+    monkeypatch.setattr(resolve, "ensure_cohort", lambda: cohort)
+    data = open_data("experiment1", seed=3)
+    assert ids(data) == ids(open_data("experiment1", seed=3, source=cohort))
+    assert data.settings == TrainingSettings(epochs=15, batch_size=16, learning_rate=0.001)
+    assert open_data("experiment3", color_code=True).preprocess == Preprocess(color_code=True)
+
+
+def test_open_data_recognises_each_source(tmp_path):
+    folder = make_class_folders(tmp_path / "mine", counts=(2, 2), classes=("bleed", "normal"))
+    data = open_data(folder)
+    assert data.counts() == {"bleed": 2, "normal": 2} and data.positive == "bleed"
+    assert data.settings == TrainingSettings(epochs=50, batch_size=16, learning_rate=0.001)
+
+    project = write_tm(data, tmp_path / "mine.tm", epochs=20)
+    data = open_data(project, classes=["normal", "bleed"])
+    assert data.classes == ("normal", "bleed") and data.settings.epochs == 20
+
+    rsna = make_rsna(tmp_path / "rsna")
+    data = open_data(rsna, classes=["normal", "intraparenchymal"], color_code=True)
+    assert data.counts() == {"normal": 12, "intraparenchymal": 3}
+    assert data.preprocess == Preprocess(color_code=True) and data.positive == "intraparenchymal"
+    assert open_data(rsna, classes=["subdural"]).classes == ("normal", "subdural")
+    assert open_data(folder, positive="normal").positive == "normal"
+
+
+def test_open_data_explains_what_it_accepts(tmp_path):
+    with pytest.raises(DataError, match="neither a recipe .*experiment1.*original-small"):
+        open_data(tmp_path / "nothing_here")
+    folder = make_class_folders(tmp_path / "mine", counts=(1, 1))
+    with pytest.raises(DataError, match=r"Classes \['cat'\] are not in"):
+        open_data(folder, classes=["cat"])
+
+
+def write_original(downloads, name, counts, epochs, learning_rate):
+    """An original project as the tests' stand-in, already in the downloads folder."""
+    downloads.mkdir(parents=True, exist_ok=True)
+    manifest = {"type": "image", "appdata": {"trainEpochs": epochs, "trainBatchSize": 16,
+                                             "trainLearningRate": learning_rate}}
+    png = (make_class_folders(downloads.parent / "png", counts=(1, 1)) / "normal" / "000.png").read_bytes()
+    with zipfile.ZipFile(downloads / f"{name}.tm", "w") as archive:
+        archive.writestr("manifest.json", json.dumps(manifest))
+        for label, n in counts.items():
+            for k in range(n):
+                archive.writestr(f"{label}-!-{k}.png", png)
+
+
+def test_original_source_uses_the_files_own_settings_and_says_where_it_falls_back(
+        tmp_path, monkeypatch, capsys, cohort):
+    monkeypatch.setenv("RSNA_WORKSHOP_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("RSNA_WORKSHOP_OFFLINE", "1")
+    monkeypatch.setattr(resolve, "ensure_cohort", lambda: cohort)
+    downloads = tmp_path / "data" / "downloads"
+    write_original(downloads, "original-small", {"Normal": 3, "Hemorrhage": 3}, 15, 0.00003)
+    write_original(downloads, "original-balanced", {"Normal": 4, "Hemorrhage": 4}, 15, 0.00008)
+
+    small = open_data("experiment1", source="original")
+    assert small.counts() == {"Normal": 3, "Hemorrhage": 3} and small.positive == "Hemorrhage"
+    assert small.settings == TrainingSettings(epochs=15, batch_size=16, learning_rate=0.00003)
+    longer = open_data("experiment4", source="original")  # lesson 4 trains the same file longer
+    assert longer.settings == TrainingSettings(epochs=75, batch_size=16, learning_rate=0.00008)
+    assert capsys.readouterr().out == ""
+
+    masked = open_data("experiment5-masked", source="original")
+    assert masked.counts() == {"normal": 1000, "hemorrhage": 1000}
+    assert "published no project for 'experiment5-masked'" in capsys.readouterr().out
+    with pytest.raises(DataError, match="Cannot download 'original-imbalanced'.*RSNA_WORKSHOP_OFFLINE"):
+        open_data("experiment2", source="original")

@@ -14,6 +14,7 @@ from PIL import Image
 from pydicom.uid import UID
 from scipy import ndimage
 
+from rsna_workshop.ct import read_ct
 from rsna_workshop.synthetic import SUBTYPES, build_cohort, generate_slice
 from rsna_workshop.synthetic.anatomy import TISSUE_HU, Tissue
 from rsna_workshop.synthetic.cohort import MANIFEST, QUIRKS, plan_cohort
@@ -163,8 +164,6 @@ def test_dicom_files_are_valid_ct_with_synthetic_identities(cohort):
 
 
 def test_every_file_reads_back_to_the_generated_hounsfield_units(cohort):
-    from rsna_workshop.dicom import read_ct
-
     jobs = {job.id: job for job in plan_cohort(0, SCALE)}
     seen = Counter()
     for path in sorted((cohort / "stage_2_train").glob("*.dcm")):

@@ -10,9 +10,19 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rsna_workshop.datasets import DataError, download_project, from_rsna, read_tm, write_tm
-from rsna_workshop.datasets import tm
-from test_datasets import make_rsna
+from helpers import make_rsna
+
+from rsna_workshop.datasets import (
+    ORIGINAL_PROJECTS,
+    TrainingSettings,
+    download,
+    download_project,
+    from_rsna,
+    read_tm,
+    tm,
+    write_tm,
+)
+from rsna_workshop.errors import DataError
 
 MANIFEST = {"type": "image", "version": "2.4.5",
             "appdata": {"trainEpochs": 30, "trainBatchSize": 32, "trainLearningRate": 0.0005}}
@@ -51,14 +61,15 @@ def test_read_tm_classes_counts_and_hyperparameters(project):
     assert data.counts() == {"Normal": 3, "Bleed here": 1}
     assert [item.member for item in data.items] == [
         "Normal-!-0.jpg", "Normal-!-1.jpg", "Normal-!-10.jpg", "Bleed here-!-0.png"]
-    assert data.train_defaults == {"epochs": 30, "batch_size": 32, "learning_rate": 0.0005}
+    assert data.settings == TrainingSettings(epochs=30, batch_size=32, learning_rate=0.0005)
+    assert data.positive == "Bleed here"
     assert abs(int(data.image(2)[100, 100, 0]) - 60) <= 2
     assert data.items[0].source == project and data.name == "project"
 
 
 def test_manifest_without_appdata_gives_teachable_machine_defaults(tmp_path):
     path = make_tm(tmp_path / "p.tm", {"a-!-0.jpg": jpeg(), "b-!-0.jpg": jpeg()}, {"type": "image"})
-    assert read_tm(path).train_defaults == {"epochs": 50, "batch_size": 16, "learning_rate": 0.001}
+    assert read_tm(path).settings == TrainingSettings(epochs=50, batch_size=16, learning_rate=0.001)
 
 
 def test_round_trip_keeps_classes_counts_pixels_and_hyperparameters(tmp_path):
@@ -67,7 +78,7 @@ def test_round_trip_keeps_classes_counts_pixels_and_hyperparameters(tmp_path):
     back = read_tm(path)
     assert back.classes == source.classes
     assert back.counts() == source.counts()
-    assert back.train_defaults == {"epochs": 75, "batch_size": 16, "learning_rate": 0.002}
+    assert back.settings == TrainingSettings(epochs=75, batch_size=16, learning_rate=0.002)
     for i in (0, 13, len(source) - 1):
         assert back.items[i].label == source.items[i].label
         error = np.abs(back.image(i).astype(int) - source.image(i).astype(int))
@@ -82,27 +93,27 @@ def test_round_trip_keeps_classes_counts_pixels_and_hyperparameters(tmp_path):
 
 def test_write_defaults_to_the_datasets_own_hyperparameters(project, tmp_path):
     copy = read_tm(write_tm(read_tm(project), tmp_path / "copy.tm"))
-    assert copy.train_defaults == {"epochs": 30, "batch_size": 32, "learning_rate": 0.0005}
+    assert copy.settings == TrainingSettings(epochs=30, batch_size=32, learning_rate=0.0005)
 
 
 def test_failed_write_leaves_nothing_behind(project, tmp_path, monkeypatch):
     data = read_tm(project)
     target = tmp_path / "out" / "x.tm"
 
-    def explode(i):
-        raise RuntimeError("disk full")
+    def explode(self, i):
+        raise OSError("disk full")
 
-    monkeypatch.setattr(data, "image", explode)
-    with pytest.raises(RuntimeError, match="disk full"):
+    monkeypatch.setattr(tm.ImageReader, "image", explode)
+    with pytest.raises(OSError, match="disk full"):
         write_tm(data, target)
     assert list(target.parent.iterdir()) == []
 
 
 def test_class_names_that_break_the_file_format_are_refused(project, tmp_path):
     data = read_tm(project)
-    data.classes = ("Normal", "a/b")
+    renamed = type(data)(("Normal", "a/b"), [], name="renamed")
     with pytest.raises(DataError, match=r"\['a/b'\] cannot be written"):
-        write_tm(data, tmp_path / "x.tm")
+        write_tm(renamed, tmp_path / "x.tm")
 
 
 # --- hostile or broken files ----------------------------------------------------------------------
@@ -177,56 +188,51 @@ def test_class_left_without_images_is_an_error(tmp_path):
 # --- the original workshop's projects -------------------------------------------------------------
 
 
-def test_download_once_into_the_data_folder(tmp_path, monkeypatch, project):
+@pytest.fixture
+def published(tmp_path, monkeypatch):
+    """A folder standing in for the published projects (file URLs), and an online data folder."""
     monkeypatch.setenv("RSNA_WORKSHOP_DATA", str(tmp_path / "data"))
     monkeypatch.delenv("RSNA_WORKSHOP_OFFLINE", raising=False)
-    published = tmp_path / "published"
-    published.mkdir()
-    (published / "experiment1.tm").write_bytes(project.read_bytes())
-    monkeypatch.setattr(tm, "PROJECT_BASE_URL", published.as_uri() + "/")
-    path = download_project("experiment1", progress=False)
-    assert path == tmp_path / "data" / "downloads" / "experiment1.tm"
+    folder = tmp_path / "published"
+    folder.mkdir()
+    for name, project in list(ORIGINAL_PROJECTS.items()):
+        moved = download.OriginalProject(name, (folder / f"{name}.tm").as_uri(), project.what)
+        monkeypatch.setitem(ORIGINAL_PROJECTS, name, moved)
+    return folder
+
+
+def test_download_once_into_the_data_folder(published, tmp_path, project):
+    (published / "original-small.tm").write_bytes(project.read_bytes())
+    path = download_project("original-small", progress=False)
+    assert path == tmp_path / "data" / "downloads" / "original-small.tm"
     assert read_tm(path).counts() == {"Normal": 3, "Bleed here": 1}
-    (published / "experiment1.tm").unlink()  # a second call does not download again
-    assert download_project("experiment1", progress=False) == path
-    assert sorted(p.name for p in path.parent.iterdir()) == ["experiment1.tm"]
+    (published / "original-small.tm").unlink()  # a second call does not download again
+    assert download_project("original-small", progress=False) == path
+    assert sorted(p.name for p in path.parent.iterdir()) == ["original-small.tm"]
 
 
-def test_download_offline_or_unknown_says_what_to_do(tmp_path, monkeypatch):
-    monkeypatch.setenv("RSNA_WORKSHOP_DATA", str(tmp_path / "data"))
-    monkeypatch.setattr(tm, "PROJECT_BASE_URL", (tmp_path / "nowhere").as_uri() + "/")
-    with pytest.raises(DataError, match="Cannot download 'experiment2' .*built-in cohort.*copy the file"):
-        download_project("experiment2", progress=False)
+def test_download_offline_or_unknown_says_what_to_do(published, tmp_path, monkeypatch):
+    with pytest.raises(DataError, match="Cannot download 'original-imbalanced' .*built-in cohort.*copy"):
+        download_project("original-imbalanced", progress=False)
     assert list((tmp_path / "data" / "downloads").iterdir()) == []
     monkeypatch.setenv("RSNA_WORKSHOP_OFFLINE", "1")
     with pytest.raises(DataError, match="RSNA_WORKSHOP_OFFLINE is set"):
-        download_project("experiment2")
-    with pytest.raises(DataError, match="Unknown project 'experiment9'.*experiment1, experiment2"):
-        download_project("experiment9")
+        download_project("original-imbalanced")
+    with pytest.raises(DataError, match="Unknown project 'experiment1'.*original-small, original-imbalanced"):
+        download_project("experiment1")
 
 
-def test_download_that_is_not_a_zip_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setenv("RSNA_WORKSHOP_DATA", str(tmp_path / "data"))
-    monkeypatch.delenv("RSNA_WORKSHOP_OFFLINE", raising=False)
-    (tmp_path / "experiment3.tm").write_text("<html>rate limited</html>")
-    monkeypatch.setattr(tm, "PROJECT_BASE_URL", tmp_path.as_uri() + "/")
+def test_download_that_is_not_a_zip_is_refused(published, tmp_path):
+    (published / "original-balanced.tm").write_text("<html>rate limited</html>")
     with pytest.raises(DataError, match="not a .tm \\(zip\\) file"):
-        download_project("experiment3", progress=False)
+        download_project("original-balanced", progress=False)
     assert list((tmp_path / "data" / "downloads").iterdir()) == []
 
 
-def test_project_urls_point_at_the_published_files():
-    assert tm.project_url("experiment1") == (
-        "https://github.com/kitamura-felipe/RSNASpotlight2021/raw/main/experiments/experiment1.tm")
-    assert list(tm.PROJECTS) == [f"experiment{i}" for i in range(1, 6)]
-
-
-def test_open_data_downloads_an_original_project_by_name(tmp_path, monkeypatch, project):
-    from rsna_workshop.datasets import open_data
-
-    monkeypatch.setenv("RSNA_WORKSHOP_DATA", str(tmp_path / "data"))
-    monkeypatch.delenv("RSNA_WORKSHOP_OFFLINE", raising=False)
-    (tmp_path / "experiment4.tm").write_bytes(project.read_bytes())
-    monkeypatch.setattr(tm, "PROJECT_BASE_URL", tmp_path.as_uri() + "/")
-    data, defaults = open_data("original-experiment4")
-    assert data.counts() == {"Normal": 3, "Bleed here": 1} and defaults["epochs"] == 30
+def test_original_projects_point_at_the_published_files():
+    assert ORIGINAL_PROJECTS["original-small"].url == (
+        "https://github.com/dila-ai/RSNA_2021_Workshop/raw/main/exp/exp_1.tm")
+    assert ORIGINAL_PROJECTS["original-color"].url.endswith("RSNA_2021_Workshop/raw/main/exp/exp_5.tm")
+    assert ORIGINAL_PROJECTS["original-balanced"].url == (
+        "https://github.com/kitamura-felipe/RSNASpotlight2021/raw/main/experiments/experiment3.tm")
+    assert all(name.startswith("original-") for name in ORIGINAL_PROJECTS)

@@ -6,12 +6,17 @@ import datetime
 import io
 import types
 
+import ipywidgets
 import numpy as np
 import pytest
 from PIL import Image
 
-from rsna_workshop import evaluation, imaging, widgets
-from test_figures import fake_result
+from helpers import fake_result
+
+from rsna_workshop import evaluation, imaging
+from rsna_workshop.datasets import TrainingSettings
+from rsna_workshop.errors import ImageError
+from rsna_workshop.show import widgets
 
 
 def shown(box) -> np.ndarray:
@@ -55,7 +60,7 @@ def test_window_explorer_presets_move_the_sliders_and_sliders_go_custom():
 
 
 def test_window_explorer_rejects_a_volume():
-    with pytest.raises(ValueError, match="one CT slice"):
+    with pytest.raises(ImageError, match="one CT slice"):
         widgets.window_explorer(np.zeros((3, 64, 64)))
 
 
@@ -83,7 +88,7 @@ def test_preview_shows_the_probabilities_of_an_uploaded_png():
         seen.append(np.asarray(images).shape)
         return np.array([[0.25, 0.75]])
 
-    result.predict = predict
+    result.classifier = types.SimpleNamespace(predict=predict, preprocess=imaging.Preprocess())
     box = widgets.preview(result)
     buffer = io.BytesIO()
     Image.fromarray(np.full((300, 200, 3), 90, np.uint8)).save(buffer, format="png")
@@ -95,22 +100,32 @@ def test_preview_shows_the_probabilities_of_an_uploaded_png():
 
 def test_preview_upload_event_and_a_broken_file():
     result = fake_result()
-    result.predict = lambda images: np.array([[0.9, 0.1]])
+    result.classifier = types.SimpleNamespace(predict=lambda images: np.array([[0.9, 0.1]]),
+                                              preprocess=imaging.Preprocess())
     box = widgets.preview(result)
     box.show_file("notes.txt", b"not an image")
     assert "Cannot use this file" in box.status.value and "notes.txt" in box.status.value
     buffer = io.BytesIO()
     Image.fromarray(np.zeros((50, 50), np.uint8)).save(buffer, format="png")
-    uploaded = {"name": "a.png", "type": "image/png", "size": 1,
-                "content": memoryview(buffer.getvalue()),
-                "last_modified": datetime.datetime.now(datetime.timezone.utc)}
-    box.controls["upload"].value = [uploaded]  # what the browser does on upload
+    if ipywidgets.__version__.startswith("7."):  # what the browser sends on upload
+        box.controls["upload"].set_state({"metadata": [{"name": "a.png", "type": "image/png", "size": 1,
+                                                       "lastModified": 0}],
+                                          "data": [memoryview(buffer.getvalue())], "_counter": 1})
+    else:
+        box.controls["upload"].value = [{"name": "a.png", "type": "image/png", "size": 1,
+                                         "content": memoryview(buffer.getvalue()),
+                                         "last_modified": datetime.datetime.now(datetime.timezone.utc)}]
     assert "a.png: <b>normal</b> (90%)" in box.status.value
 
 
+def test_uploads_are_read_in_ipywidgets_7_and_8_formats():
+    seven = {"a.png": {"metadata": {"name": "a.png", "type": "image/png", "size": 3}, "content": b"abc"}}
+    eight = ({"name": "a.png", "type": "image/png", "size": 3, "content": memoryview(b"abc")},)
+    assert widgets.uploaded_files(seven) == widgets.uploaded_files(eight) == [("a.png", b"abc")]
+
+
 def test_training_panel_trains_with_the_chosen_settings_and_draws_each_epoch(monkeypatch):
-    dataset = types.SimpleNamespace(train_defaults={"epochs": 3, "batch_size": 32,
-                                                    "learning_rate": 0.0005})
+    dataset = types.SimpleNamespace(settings=TrainingSettings(epochs=3, batch_size=32, learning_rate=0.0005))
     calls = []
 
     def fake_train(data, *, epochs, batch_size, learning_rate, seed, on_epoch):
@@ -125,9 +140,8 @@ def test_training_panel_trains_with_the_chosen_settings_and_draws_each_epoch(mon
         result.history, result.seconds = history, 1.5
         return result
 
-    monkeypatch.setattr(widgets, "train_model", fake_train)
     monkeypatch.setattr(widgets, "REDRAW_SECONDS", 0.0)
-    box = widgets.training_panel(dataset, seed=7)
+    box = widgets.training_panel(dataset, seed=7, trainer=fake_train)
     assert box.controls["epochs"].value == 3 and box.controls["batch_size"].value == 32
     box.controls["epochs"].value = 4
     box.controls["train"].click()
@@ -139,17 +153,17 @@ def test_training_panel_trains_with_the_chosen_settings_and_draws_each_epoch(mon
 
 
 def test_training_panel_offers_a_project_files_unusual_batch_size():
-    box = widgets.training_panel(types.SimpleNamespace(train_defaults={"batch_size": 8}))
+    box = widgets.training_panel(types.SimpleNamespace(settings=TrainingSettings(50, 8, 0.001)))
     assert box.controls["batch_size"].value == 8
     assert box.controls["batch_size"].options == (8, 16, 32, 64, 128, 256, 512)
 
 
-def test_training_panel_shows_a_failure_and_stays_usable(monkeypatch):
+def test_training_panel_shows_a_failure_and_stays_usable():
     def broken(*args, **kwargs):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr(widgets, "train_model", broken)
-    box = widgets.training_panel(types.SimpleNamespace())
+    box = widgets.training_panel(types.SimpleNamespace(settings=TrainingSettings(50, 16, 0.001)),
+                                 trainer=broken)
     with pytest.raises(RuntimeError):
         box.train()
     assert "Training failed: out of memory" in box.status.value

@@ -1,13 +1,17 @@
-"""The data set abstraction shared by every source, seeded sampling and the two splits."""
+"""The data set shared by every source: labelled images, how they become pictures, how to train on them.
+
+A :class:`Dataset` holds its classes, its :class:`Item` s (one image file, or one member of a
+Teachable Machine archive), the :class:`~rsna_workshop.imaging.Preprocess` that makes each a
+model-ready picture, its :class:`TrainingSettings` and its ``positive`` class (the one that means
+"disease", used by every metric). It is immutable: sampling, subsetting and changing the
+preprocessing give new data sets.
+"""
 
 from __future__ import annotations
 
-import atexit
-import hashlib
-import json
-import math
-import os
-import tempfile
+import numbers
+import re
+import zipfile
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -16,27 +20,91 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .. import paths
-from ..weights import IMAGE_SIZE
-
-#: Teachable Machine's training defaults (its "Advanced" panel).
-TM_DEFAULTS = {"epochs": 50, "batch_size": 16, "learning_rate": 0.001}
+from ..errors import DataError, SettingsError
+from ..imaging import MODEL_SIZE, Preprocess, load_image
 
 
-class DataError(ValueError):
-    """A data source is missing, malformed or cannot give what was asked of it."""
+@dataclass(frozen=True)
+class TrainingSettings:
+    """Teachable Machine's "Advanced" settings: epochs, batch size and learning rate.
 
-
-def preprocessing(color_code: bool = False, inside_skull: bool = False):
-    """The model-ready preprocessing: the brain window, optionally with blood painted red.
-
-    ``inside_skull`` paints blood-range pixels only inside the skull (no cortical rim).
+    >>> TEACHABLE_MACHINE
+    TrainingSettings(epochs=50, batch_size=16, learning_rate=0.001)
+    >>> TEACHABLE_MACHINE.replace(epochs=15).epochs
+    15
     """
-    from ..imaging import Preprocess
 
-    if not color_code:
-        return Preprocess()
-    return Preprocess(color_code=True, inside_skull=inside_skull)
+    epochs: int
+    batch_size: int
+    learning_rate: float
+
+    def __post_init__(self):
+        problems = []
+        if not isinstance(self.epochs, numbers.Integral) or self.epochs < 1:
+            problems.append(f"epochs must be a whole number >= 1 (got {self.epochs!r})")
+        if not isinstance(self.batch_size, numbers.Integral) or self.batch_size < 1:
+            problems.append(f"batch_size must be a whole number >= 1 (got {self.batch_size!r}); try 16")
+        if not (isinstance(self.learning_rate, numbers.Real) and self.learning_rate > 0):
+            problems.append(f"learning_rate must be > 0 (got {self.learning_rate!r}); "
+                            f"Teachable Machine's default is 0.001")
+        if problems:
+            raise SettingsError("Cannot train: " + "; ".join(problems) + ".")
+
+    def replace(self, **changes) -> "TrainingSettings":
+        """These settings with ``changes`` applied; ``None`` values leave a setting as it is."""
+        return replace(self, **{key: value for key, value in changes.items() if value is not None})
+
+
+TEACHABLE_MACHINE = TrainingSettings(epochs=50, batch_size=16, learning_rate=0.001)
+"""Teachable Machine's defaults, used where a data source says nothing (a folder, RSNA data)."""
+
+NEGATIONS = ("no", "non", "not", "without")
+NEGATIVE_WORDS = ("normal", "negative", "healthy", "none", "nofinding")
+POSITIVE_WORDS = ("hemorrhage", "haemorrhage", "bleed", "bleeding", "blood", "ich", "positive",
+                  "abnormal", "lesion")
+
+
+def guess_positive(classes: Sequence[str]) -> str | None:
+    """The class that means "disease present", guessed from the class names.
+
+    A name is *negative* when it starts with a negation ("no", "non", "not", "without", as a word
+    or glued on: ``nobleed``) or with a word such as "normal". Among the other names, the one
+    holding a disease word (hemorrhage, bleed, ICH, positive, abnormal ...) is positive. With two
+    classes and no such word, the class that is not negative wins, else the second class (as in
+    Teachable Machine's "Class 1" / "Class 2"). With more classes and no single disease word:
+    None (say which with ``Dataset.with_positive``).
+
+    >>> guess_positive(["nobleed", "bleed"]), guess_positive(["normal", "subdural"])
+    ('bleed', 'subdural')
+    >>> guess_positive(["normal", "intraparenchymal", "subdural"]) is None
+    True
+    """
+    classes = [str(name) for name in classes]
+    negative = [_is_negative(name) for name in classes]
+    diseased = [name for name, neg in zip(classes, negative) if not neg and _has_disease_word(name)]
+    if len(diseased) == 1:
+        return diseased[0]
+    if len(classes) != 2:
+        return None
+    others = [name for name, neg in zip(classes, negative) if not neg]
+    return others[0] if len(others) == 1 else classes[1]
+
+
+def _words(name: str) -> list[str]:
+    return [word for word in re.split(r"[^a-z]+", name.lower()) if word]
+
+
+def _is_negative(name: str) -> bool:
+    words = _words(name)
+    if not words:
+        return False
+    first = words[0]
+    glued = any(first.startswith(neg) and first[len(neg):] in POSITIVE_WORDS for neg in NEGATIONS)
+    return first in NEGATIONS or first in NEGATIVE_WORDS or glued
+
+
+def _has_disease_word(name: str) -> bool:
+    return any(word in POSITIVE_WORDS for word in _words(name))
 
 
 @dataclass(frozen=True)
@@ -57,43 +125,81 @@ class Item:
         """A readable name for messages: the file, or ``archive.tm:member``."""
         return f"{self.source.name}:{self.member}" if self.member else str(self.source)
 
-    def read_bytes(self) -> bytes:
-        """The raw bytes of the image file or archive member."""
-        if self.member is None:
-            return self.source.read_bytes()
-        from .tm import read_member
 
-        return read_member(self.source, self.member)
+class ImageReader:
+    """Reads a data set's images, keeping each archive it opens open until :meth:`close`.
+
+    Use it as a context manager when reading many images, so a ``.tm`` archive is parsed once:
+
+    >>> with ImageReader(dataset) as reader:            # doctest: +SKIP
+    ...     first = reader.image(0)
+    """
+
+    def __init__(self, dataset: "Dataset"):
+        self.dataset = dataset
+        self._archives: dict[Path, zipfile.ZipFile] = {}
+
+    def __enter__(self) -> "ImageReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every archive this reader opened."""
+        for archive in self._archives.values():
+            archive.close()
+        self._archives.clear()
+
+    def read_bytes(self, item: Item) -> bytes:
+        """The raw bytes of an item's file or archive member."""
+        try:
+            if item.member is None:
+                return item.source.read_bytes()
+            if item.source not in self._archives:
+                self._archives[item.source] = zipfile.ZipFile(item.source)
+            return self._archives[item.source].read(item.member)
+        except (OSError, zipfile.BadZipFile, KeyError, EOFError, RuntimeError) as error:
+            raise DataError(f"Cannot read '{item.name}': {error}. Is the file complete? "
+                            f"Download or copy it again.") from None
+
+    def image(self, i: int) -> np.ndarray:
+        """The model-ready (224, 224, 3) uint8 image of item ``i``."""
+        item = self.dataset.items[i]
+        return load_image(self.read_bytes(item), self.dataset.preprocess, name=item.name)
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True)
 class Dataset:
     """Labelled images from one source, with the preprocessing that makes them model-ready.
 
-    >>> data = builtin(rule="hemorrhage").sample(30, seed=0)   # doctest: +SKIP
-    >>> data.counts(), data.image(0).shape                      # doctest: +SKIP
-    ({'normal': 30, 'hemorrhage': 30}, (224, 224, 3))
+    >>> data = open_data("experiment1")                        # doctest: +SKIP
+    >>> data.counts(), data.positive, data.image(0).shape      # doctest: +SKIP
+    ({'normal': 30, 'hemorrhage': 30}, 'hemorrhage', (224, 224, 3))
     """
 
     classes: tuple[str, ...]
-    items: list[Item]
-    preprocess: object = field(default_factory=preprocessing)
+    items: tuple[Item, ...]
+    preprocess: Preprocess = field(default_factory=Preprocess)
     name: str = "dataset"
-    train_defaults: dict = field(default_factory=lambda: dict(TM_DEFAULTS))
-    _patients: dict = field(default_factory=dict, repr=False)
+    settings: TrainingSettings = TEACHABLE_MACHINE
+    positive: str | None = None
 
     def __post_init__(self):
-        self.classes = tuple(self.classes)
+        object.__setattr__(self, "classes", tuple(self.classes))
+        object.__setattr__(self, "items", tuple(self.items))
         unknown = sorted({item.label for item in self.items} - set(self.classes))
         if unknown:
             raise DataError(f"Items carry labels {unknown} that are not among the classes {self.classes}.")
+        if self.positive is not None and self.positive not in self.classes:
+            raise DataError(f"The positive class '{self.positive}' is not one of {list(self.classes)}.")
 
     def __len__(self) -> int:
         return len(self.items)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{name} {n}" for name, n in self.counts().items())
-        return f"<Dataset {self.name!r}: {len(self)} images ({counts}); {self.preprocess!r}>"
+        return f"<Dataset {self.name!r}: {len(self)} images ({counts}); {self.preprocess.describe()}>"
 
     def labels(self) -> np.ndarray:
         """The class index of every item, in ``classes`` order."""
@@ -107,30 +213,21 @@ class Dataset:
 
     def image(self, i: int) -> np.ndarray:
         """The model-ready (224, 224, 3) uint8 image of item ``i``."""
-        from ..imaging import load_image
-
-        item = self.items[i]
-        source = item.read_bytes() if item.member else item.source
-        return load_image(source, self.preprocess, name=item.name)
+        with ImageReader(self) as reader:
+            return reader.image(i)
 
     def images(self, indices: Iterable[int] | None = None) -> np.ndarray:
         """Model-ready images of ``indices`` (default all) as an (N, 224, 224, 3) uint8 array."""
         indices = range(len(self)) if indices is None else list(indices)
-        out = np.empty((len(indices), IMAGE_SIZE, IMAGE_SIZE, 3), dtype=np.uint8)
-        for row, i in enumerate(indices):
-            out[row] = self.image(i)
+        out = np.empty((len(indices), MODEL_SIZE, MODEL_SIZE, 3), dtype=np.uint8)
+        with ImageReader(self) as reader:
+            for row, i in enumerate(indices):
+                out[row] = reader.image(i)
         return out
-
-    def content_key(self, i: int) -> str:
-        """A key unique to item ``i``'s bytes and this data set's preprocessing (for caches)."""
-        return f"{file_digest(self.items[i])}-{self.preprocess.key}"
 
     def patient_ids(self) -> list[str]:
         """The patient of every item; read from the DICOM headers where the source did not say."""
-        missing = [item for item in self.items if item.patient_id is None and item not in self._patients]
-        for item in missing:
-            self._patients[item] = _dicom_patient_id(item)
-        return [item.patient_id or self._patients[item] for item in self.items]
+        return [item.patient_id or _dicom_patient_id(item) for item in self.items]
 
     def sample(self, counts: int | Mapping[str, int], seed: int = 0) -> "Dataset":
         """A new data set with ``counts`` items per class (one int for every class), seeded.
@@ -141,68 +238,32 @@ class Dataset:
 
     def subset(self, indices: Sequence[int]) -> "Dataset":
         """A new data set holding the items at ``indices`` (same classes and preprocessing)."""
-        items = [self.items[i] for i in indices]
-        return replace(self, items=items, _patients=self._patients)
+        return replace(self, items=tuple(self.items[i] for i in indices))
 
-    def with_preprocess(self, preprocess) -> "Dataset":
+    def keep_classes(self, classes: Sequence[str]) -> "Dataset":
+        """Only the items of ``classes``, which become the classes in that order."""
+        unknown = [name for name in classes if name not in self.classes]
+        if unknown:
+            raise DataError(f"Classes {unknown} are not in '{self.name}'; it has {list(self.classes)}.")
+        positive = self.positive if self.positive in classes else guess_positive(classes)
+        items = tuple(item for item in self.items if item.label in classes)
+        return replace(self, classes=tuple(classes), items=items, positive=positive)
+
+    def with_preprocess(self, preprocess: Preprocess) -> "Dataset":
         """The same items seen through another preprocessing."""
-        return replace(self, preprocess=preprocess, _patients=self._patients)
+        return replace(self, preprocess=preprocess)
 
+    def with_settings(self, settings: TrainingSettings) -> "Dataset":
+        """The same items with other training settings."""
+        return replace(self, settings=settings)
 
-class _Digests:
-    """SHA-1 of image files, remembered on disk by (path, member, size, modification time), so a
-    warm run hashes nothing: hashing 2,000 CT slices (1 GB) takes about 2 s."""
+    def with_positive(self, positive: str) -> "Dataset":
+        """The same items, with ``positive`` as the class that means "disease present"."""
+        return replace(self, positive=positive)
 
-    FILE = "file_digests.json"
-    SAVE_EVERY = 256
-
-    def __init__(self):
-        self.memo: dict[str, str] | None = None
-        self.folder = None  # the cache folder the memo came from, and goes back to
-        self.unsaved = 0
-
-    def __call__(self, item: Item) -> str:
-        if self.memo is None:
-            self.folder = paths.cache_dir()
-            self.memo = self._load()
-            atexit.register(self.save)
-        stat = item.source.stat()
-        fields = (os.path.abspath(item.source), item.member or "", stat.st_size, stat.st_mtime_ns)
-        key = "\0".join(map(str, fields))  # NUL: the one character no path holds
-        digest = self.memo.get(key)
-        if digest is None:
-            digest = self.memo[key] = hashlib.sha1(item.read_bytes()).hexdigest()
-            self.unsaved += 1
-            if self.unsaved >= self.SAVE_EVERY:
-                self.save()
-        return digest
-
-    def _load(self) -> dict[str, str]:
-        try:
-            memo = json.loads((self.folder / self.FILE).read_text())
-        except (OSError, ValueError):
-            return {}
-        return memo if isinstance(memo, dict) else {}
-
-    def save(self) -> None:
-        """Write the memo, less files that are gone (atomically; a failure only costs re-hashing)."""
-        if not self.unsaved:
-            return
-        partial = None
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            handle, partial = tempfile.mkstemp(dir=self.folder, suffix=".part")
-            live = {key: value for key, value in self.memo.items() if os.path.exists(key.split("\0")[0])}
-            with os.fdopen(handle, "w") as out:
-                json.dump(live, out)
-            os.replace(partial, self.folder / self.FILE)
-            self.unsaved = 0
-        except OSError:
-            if partial and os.path.exists(partial):
-                os.remove(partial)
-
-
-file_digest = _Digests()
+    def positive_index(self) -> int | None:
+        """The index of the positive class in ``classes`` (None when there is none)."""
+        return None if self.positive is None else self.classes.index(self.positive)
 
 
 def _dicom_patient_id(item: Item) -> str:
@@ -214,7 +275,7 @@ def _dicom_patient_id(item: Item) -> str:
         raise DataError(
             f"Cannot read the patient of '{item.name}' for a patient split: {error}. A patient split "
             f"needs DICOM files (or a slices.csv beside the label file)."
-        ) from error
+        ) from None
     patient = str(getattr(header, "PatientID", "") or "")
     if not patient:
         raise DataError(f"'{item.name}' has no PatientID, so it cannot be placed in a patient split.")
@@ -248,44 +309,3 @@ def sample_indices(
     ]
     return np.sort(np.concatenate(chosen)) if chosen else np.empty(0, dtype=np.int64)
 
-
-def teachable_split(
-    labels: Sequence[int], seed: int, test_fraction: float = 0.15
-) -> tuple[np.ndarray, np.ndarray]:
-    """Teachable Machine's split: shuffle each class, its first ceil(15 %) is the test set.
-
-    Returns sorted ``(train_index, test_index)``; the same seed gives the same split.
-
-    >>> train, test = teachable_split([0] * 10 + [1] * 30, seed=0)
-    >>> len(test)   # ceil(1.5) + ceil(4.5)
-    7
-    """
-    labels = np.asarray(labels)
-    rng = np.random.default_rng(seed)
-    test = []
-    for label in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == label))
-        test.append(members[: math.ceil(test_fraction * len(members))])
-    test_index = np.sort(np.concatenate(test)) if test else np.empty(0, dtype=np.int64)
-    train_index = np.setdiff1d(np.arange(len(labels)), test_index)
-    return train_index, test_index
-
-
-def patient_split(
-    dataset: Dataset, seed: int, test_fraction: float = 0.15
-) -> tuple[np.ndarray, np.ndarray]:
-    """A split with no patient on both sides: whole patients, shuffled with ``seed``, go to the
-    test set until it holds at least ``test_fraction`` of the images. Returns sorted indices."""
-    patients = np.array(dataset.patient_ids())
-    unique = np.unique(patients)
-    order = np.random.default_rng(seed).permutation(unique)
-    target = math.ceil(test_fraction * len(patients))
-    sizes = Counter(patients.tolist())
-    taken, in_test = 0, []
-    for patient in order:
-        if taken >= target:
-            break
-        in_test.append(patient)
-        taken += sizes[patient]
-    test_mask = np.isin(patients, in_test)
-    return np.flatnonzero(~test_mask), np.flatnonzero(test_mask)

@@ -6,7 +6,9 @@ import io
 import warnings
 from pathlib import Path
 
-from .core import DataError, Dataset, Item
+from ..ct import is_dicom
+from ..errors import DataError
+from .core import Dataset, Item, guess_positive
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".dcm"}
 
@@ -14,8 +16,6 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".dcm"}
 def readable(data: bytes, name: str) -> bool:
     """True when ``data`` looks like a DICOM file (its 'DICM' marker) or Pillow can verify it."""
     from PIL import Image
-
-    from ..dicom import is_dicom
 
     if is_dicom(data, name):
         return is_dicom(data)  # a .dcm name must carry the marker too
@@ -51,14 +51,15 @@ def require_classes(classes: list[str], items: list[Item], where: str) -> None:
 def from_folder(path: str | Path) -> Dataset:
     """A data set from ``path/<class name>/<image files>`` (PNG, JPEG or DICOM).
 
-    Classes are the subfolders in alphabetical order. Files that are not readable images are
-    skipped with one warning that lists them; other files (by suffix) are ignored.
+    Classes are the subfolders in alphabetical order; the positive class is guessed from their
+    names (:func:`~rsna_workshop.datasets.core.guess_positive`). Files that are not readable images
+    are skipped with one warning that lists them; other files (by suffix) are ignored.
 
     >>> data = from_folder("my_cases")   # my_cases/normal/*.png, my_cases/bleed/*.dcm  # doctest: +SKIP
     """
     root = Path(path)
     if not root.is_dir():
-        raise DataError(f"No folder at '{root}'.")
+        raise DataError(f"No folder at '{root}'. Give a folder with one subfolder of images per class.")
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     classes = [folder.name for folder in folders]
     items, skipped = [], []
@@ -74,4 +75,4 @@ def from_folder(path: str | Path) -> Dataset:
                 skipped.append(f"{folder.name}/{file.name}")
     warn_skipped(skipped, str(root))
     require_classes(classes, items, str(root))
-    return Dataset(tuple(classes), items, name=root.name)
+    return Dataset(tuple(classes), items, name=root.name, positive=guess_positive(classes))

@@ -1,10 +1,9 @@
-"""The RSNA 2019 intracranial hemorrhage layout (Kaggle), used by the real data and our cohort.
+"""Data sets from the RSNA 2019 Kaggle layout (see :mod:`rsna_workshop.ct.rsna`): the real data or our cohort.
 
-A label file ``stage_2_train.csv`` with columns ``ID,Label`` and six rows per image
-(``ID_<id>_epidural``, ..., ``ID_<id>_any``), a folder ``stage_2_train/`` of ``ID_<id>.dcm`` and,
-for our cohort, ``slices.csv`` with each image's patient. The full Kaggle file has 4.5 million
-rows; it is parsed with vectorised NumPy (no per-row Python): loading it and sampling recipe 3
-takes about 4 s and 0.6 GB on a 2-core laptop (``benchmarks/bench_rsna_csv.py``).
+The full Kaggle label file has 4.5 million rows; it is parsed with vectorised NumPy (no per-row
+Python): loading it and sampling recipe 3 takes about 4 s and 0.6 GB on a 2-core laptop
+(``benchmarks/bench_rsna_csv.py``). The parsed table is remembered per file version, as a pure
+function of the file, so a notebook that opens several recipes parses it once.
 """
 
 from __future__ import annotations
@@ -19,26 +18,23 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .core import DataError, Dataset, Item, sample_indices
-
-SUBTYPES = ("epidural", "intraparenchymal", "intraventricular", "subarachnoid", "subdural", "any")
-LABEL_FILE = "stage_2_train.csv"
-IMAGE_FOLDER = "stage_2_train"
-PATIENT_FILE = "slices.csv"
+from ..ct.rsna import IMAGE_FOLDER, LABEL_FILE, LABELS, PATIENT_FILE, SUBTYPES
+from ..errors import DataError
+from .core import Dataset, Item, guess_positive, sample_indices
 
 #: Named class rules. A rule is a tuple of classes: ``normal`` (no hemorrhage), ``hemorrhage``
 #: (any subtype) or a subtype name, meaning that subtype and no other.
 RULES = {
     "hemorrhage": ("normal", "hemorrhage"),
     "three-class": ("normal", "intraparenchymal", "subdural"),
-    **{subtype: ("normal", subtype) for subtype in SUBTYPES[:-1]},
+    **{subtype: ("normal", subtype) for subtype in SUBTYPES},
 }
 
 
 @dataclass(frozen=True)
 class LabelTable:
     """Per-image labels of an RSNA label file: ``ids`` (bytes, e.g. ``b"ID_12cadc6af"``, sorted)
-    and ``labels`` (n, 6) int8 in :data:`SUBTYPES` order."""
+    and ``labels`` (n, 6) int8 in :data:`~rsna_workshop.ct.rsna.LABELS` order."""
 
     ids: np.ndarray
     labels: np.ndarray
@@ -66,11 +62,11 @@ def rule_classes(rule: str | Sequence[str]) -> tuple[str, ...]:
             raise DataError(f"Unknown class rule '{rule}'. Use one of: {', '.join(RULES)}.")
         return RULES[rule]
     classes = tuple(rule)
-    bad = [name for name in classes if name not in ("normal", "hemorrhage", *SUBTYPES[:-1])]
+    bad = [name for name in classes if name not in ("normal", "hemorrhage", *SUBTYPES)]
     if bad or len(classes) < 2 or len(set(classes)) != len(classes):
         raise DataError(
             f"Cannot build RSNA classes {list(classes)}: give two or more distinct names from "
-            f"normal, hemorrhage, {', '.join(SUBTYPES[:-1])}."
+            f"normal, hemorrhage, {', '.join(SUBTYPES)}."
         )
     return classes
 
@@ -161,14 +157,15 @@ def _subtype_key(length, first, sixth, last):
 
 
 def _subtype_codes(data, underscores, commas, starts, path: str) -> np.ndarray:
-    """Index into :data:`SUBTYPES` of every row, from the name's length and three of its letters."""
+    """Index into :data:`~rsna_workshop.ct.rsna.LABELS` of every row, from the label name's length
+    and three of its letters (then checked against the whole name's shape)."""
     length = commas - underscores - 1
     first = data[underscores + 1]
     sixth = data[underscores + np.minimum(6, length)]
     last = data[commas - 1]
     keys = _subtype_key(length, first, sixth, last)
     known = np.array(
-        [_subtype_key(np.array(len(s)), ord(s[0]), ord(s[min(6, len(s)) - 1]), ord(s[-1])) for s in SUBTYPES]
+        [_subtype_key(np.array(len(s)), ord(s[0]), ord(s[min(6, len(s)) - 1]), ord(s[-1])) for s in LABELS]
     )
     order = np.argsort(known)
     position = np.searchsorted(known[order], keys).clip(0, len(known) - 1)
@@ -177,7 +174,7 @@ def _subtype_codes(data, underscores, commas, starts, path: str) -> np.ndarray:
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         ends = commas + 2
-        _bad_row(data, starts, ends, row, path, f"names no RSNA subtype ({', '.join(SUBTYPES)})")
+        _bad_row(data, starts, ends, row, path, f"names no RSNA label ({', '.join(LABELS)})")
     return codes
 
 
@@ -186,12 +183,12 @@ def _tabulate(ids: np.ndarray, codes: np.ndarray, values: np.ndarray) -> LabelTa
     new_run = np.concatenate(([True], ids[1:] != ids[:-1]))
     run_of_row = np.cumsum(new_run) - 1
     unique, run_image = np.unique(ids[new_run], return_inverse=True)
-    labels = np.full((len(unique), len(SUBTYPES)), -1, dtype=np.int8)
+    labels = np.full((len(unique), len(LABELS)), -1, dtype=np.int8)
     labels[run_image[run_of_row], codes] = values
     incomplete = (labels < 0).any(axis=1)
     if incomplete.any():
         first = int(np.flatnonzero(incomplete)[0])
-        missing = [SUBTYPES[j] for j in np.flatnonzero(labels[first] < 0)]
+        missing = [LABELS[j] for j in np.flatnonzero(labels[first] < 0)]
         raise DataError(
             f"{int(incomplete.sum())} images lack some of the six label rows; e.g. "
             f"{unique[first].decode()} has no row for {', '.join(missing)}."
@@ -270,18 +267,9 @@ def from_rsna(
         items.append(
             Item(image_id, image_dir / f"{image_id}.dcm", classes[class_of[i]], patients.get(image_id))
         )
-    dataset = Dataset(classes, items, name=f"{root.name} ({'/'.join(classes)})")
+    dataset = Dataset(classes, items, name=f"{root.name} ({'/'.join(classes)})",
+                      positive=guess_positive(classes))
     empty = [name for name, n in dataset.counts().items() if n == 0]
     if empty and counts is None:
         raise DataError(f"No images in '{root}' fit the class(es) {empty} of rule {list(classes)}.")
     return dataset
-
-
-def builtin(rule: str | Sequence[str] = "hemorrhage", **options) -> Dataset:
-    """The built-in synthetic cohort (built on first use), in the RSNA layout.
-
-    Takes the options of :func:`from_rsna`.
-    """
-    from ..synthetic import ensure_cohort
-
-    return from_rsna(ensure_cohort(), rule, **options)

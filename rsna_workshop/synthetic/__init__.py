@@ -11,7 +11,7 @@ it once and then reuses it.
 
 from .cohort import BuildReport, build_cohort, ensure_cohort
 from .generator import GENERATOR_VERSION, SyntheticSlice, generate_slice
-from .hemorrhage import SUBTYPES
+from ..ct.rsna import SUBTYPES
 
 __all__ = ["GENERATOR_VERSION", "SUBTYPES", "BuildReport", "SyntheticSlice", "build_cohort",
            "ensure_cohort", "generate_slice"]

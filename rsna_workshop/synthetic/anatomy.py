@@ -52,7 +52,7 @@ TISSUE_HU = {
 
 
 @dataclass(frozen=True)
-class Head:
+class PatientHead:
     """One patient's head: size, pose, shape and tissue densities (all drawn from one seed)."""
 
     center: tuple[float, float]  # pixel (x, y) of the head centre
@@ -84,7 +84,7 @@ def smooth_periodic(rng: np.random.Generator, amplitude: float, orders=range(2, 
     return out.astype(np.float32)
 
 
-def random_head(rng: np.random.Generator) -> Head:
+def random_head(rng: np.random.Generator) -> PatientHead:
     """Draw one patient's head."""
     half_width = rng.uniform(150, 178)
     sulci = int(rng.integers(30, 40))
@@ -103,7 +103,7 @@ def random_head(rng: np.random.Generator) -> Head:
     }
     hu[Tissue.DEEP_GREY] = (hu[Tissue.GREY] + hu[Tissue.WHITE]) / 2 + 2
     hu[Tissue.VENTRICLE] = hu[Tissue.CSF]
-    return Head(
+    return PatientHead(
         center=(256 + rng.normal(0, 9), 262 + rng.normal(0, 9)),
         angle=float(rng.normal(0, 0.09)),
         semi_axes=(half_width, half_width * rng.uniform(1.17, 1.32)),
@@ -169,7 +169,7 @@ class Frame:
 _GRID_Y, _GRID_X = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
 
 
-def head_frame(head: Head, level: float) -> Frame:
+def head_frame(head: PatientHead, level: float) -> Frame:
     """Coordinates of every pixel in the head's normalised frame at ``level``."""
     s = float(np.interp(level, _SECTION_LEVELS, _SECTION_SCALE))
     a, b = head.semi_axes[0] * s, head.semi_axes[1] * s
@@ -208,7 +208,7 @@ def paint(tissue: np.ndarray, mask: np.ndarray, label: Tissue, within: np.ndarra
     tissue[mask if within is None else (mask & within)] = label
 
 
-def draw_slice(head: Head, level: float, rng: np.random.Generator):
+def draw_slice(head: PatientHead, level: float, rng: np.random.Generator):
     """The tissue map and the frame of one slice (hemorrhage-free)."""
     f = head_frame(head, level)
     t = np.full((SIZE, SIZE), Tissue.AIR, np.uint8)
@@ -228,7 +228,7 @@ def draw_slice(head: Head, level: float, rng: np.random.Generator):
     return t, f
 
 
-def _cortex(head: Head, f: Frame, t: np.ndarray, brain: np.ndarray, level: float):
+def _cortex(head: PatientHead, f: Frame, t: np.ndarray, brain: np.ndarray, level: float):
     """Cortical ribbon and sulci: CSF clefts running in from the surface, lined by grey matter."""
     n = head.sulci
     bend = np.sin(f.depth * 0.12 + head.sulcus_jitter[f.psi]) * np.minimum(f.depth, 25) * 0.06
@@ -247,7 +247,7 @@ def _cortex(head: Head, f: Frame, t: np.ndarray, brain: np.ndarray, level: float
     paint(t, (f.depth < 0.6 + head.atrophy * 2.2) | cleft, Tissue.CSF, brain)
 
 
-def _midline(head: Head, f: Frame, t: np.ndarray, brain: np.ndarray, level: float):
+def _midline(head: PatientHead, f: Frame, t: np.ndarray, brain: np.ndarray, level: float):
     """Interhemispheric fissure with the falx; the superior sagittal sinus at the back."""
     if level < 0.3:
         return
@@ -261,7 +261,7 @@ def _midline(head: Head, f: Frame, t: np.ndarray, brain: np.ndarray, level: floa
     paint(t, sinus, Tissue.DENSE, brain)
 
 
-def _deep_structures(head: Head, f: Frame, t: np.ndarray, level: float):
+def _deep_structures(head: PatientHead, f: Frame, t: np.ndarray, level: float):
     """Basal ganglia, thalami, ventricles, pineal and choroid plexus at mid levels."""
     v = 1 + 0.9 * head.atrophy
     for side in (-1, 1):
@@ -292,7 +292,7 @@ def _deep_structures(head: Head, f: Frame, t: np.ndarray, level: float):
         paint(t, ellipse(f, 0, 0.19, 0.018 * p, 0.02 * p), Tissue.CALCIFICATION)
 
 
-def _skull_base(head: Head, f: Frame, t: np.ndarray, brain: np.ndarray, level: float, rng):
+def _skull_base(head: PatientHead, f: Frame, t: np.ndarray, brain: np.ndarray, level: float, rng):
     """Orbits, sinuses, petrous bones, clivus, brain stem, cerebellum and basal cisterns."""
     v = 1 + 0.9 * head.atrophy
     # Suprasellar cistern and midbrain (about 0.3-0.45), pons and fourth ventricle (below).

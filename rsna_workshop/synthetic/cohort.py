@@ -29,13 +29,13 @@ from PIL import Image
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
-from .. import paths
-from ..datasets.rsna import IMAGE_FOLDER, LABEL_FILE, PATIENT_FILE
+from .. import config
+from ..ct.rsna import IMAGE_FOLDER, LABEL_FILE, PATIENT_COLUMNS, PATIENT_FILE, SUBTYPES
+from ..errors import SettingsError
 from .generator import GENERATOR_VERSION, generate_slice, patient_bleeds
-from .hemorrhage import LEVELS, SUBTYPES, cut
+from .hemorrhage import LEVELS, cut
 
 MANIFEST = "cohort.json"
-SLICE_COLUMNS = ("ID", "PatientID", "StudyInstanceUID", "SeriesInstanceUID", "z", "level", "subtypes")
 LEVEL_STEP = 0.04  # one 5 mm slice, as a fraction of the skull base to vertex distance
 SLICE_MM = 5.0
 # Patients per hemorrhage pattern (the full cohort), then patients without hemorrhage. Each patient
@@ -222,17 +222,17 @@ def outside_fov(size: int = 512) -> np.ndarray:
 
 def build_cohort(out_dir=None, *, seed: int = 0, force: bool = False, workers: int | None = None,
                  scale: float = 1.0) -> BuildReport:
-    """Generate the cohort into ``out_dir`` (default ``paths.cohort_dir()``), unless it is there.
+    """Generate the cohort into ``out_dir`` (default ``config.cohort_dir()``), unless it is there.
 
     A second call with the same seed, scale and generator version does nothing
     (``report.built`` False); ``force=True`` rebuilds. ``scale`` shrinks the cohort (tests).
     The build goes to a sibling ``.partial`` folder, renamed into place only when complete.
     """
     if not scale > 0 or (workers is not None and workers < 1):
-        raise ValueError(f"scale must be > 0 and workers >= 1 (or None for all cores); got scale={scale}, "
+        raise SettingsError(f"scale must be > 0 and workers >= 1 (or None for all cores); got scale={scale}, "
                          f"workers={workers}.")
     start = time.perf_counter()
-    out = Path(out_dir) if out_dir is not None else paths.cohort_dir()
+    out = Path(out_dir) if out_dir is not None else config.cohort_dir()
     wanted = {"generator_version": GENERATOR_VERSION, "seed": seed, "scale": scale}
     manifest = read_manifest(out)
     if not force and manifest and all(manifest.get(k) == v for k, v in wanted.items()):
@@ -285,7 +285,7 @@ def write_tables(folder: Path, jobs: list[SliceJob], visible: list[tuple[str, ..
             out.writerow([f"{job.id}_any", int(bool(seen))])
     with open(folder / PATIENT_FILE, "w", newline="") as f:
         out = csv.writer(f)
-        out.writerow(SLICE_COLUMNS)
+        out.writerow(PATIENT_COLUMNS)
         for job, seen in zip(jobs, visible):
             row = (job.id, job.patient_id, job.study_uid, job.series_uid, job.z, job.level, "|".join(seen))
             out.writerow(row)

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from .anatomy import SIZE, Head, Tissue, draw_slice, random_head
-from .hemorrhage import CODES, SUBTYPES, Bleed, draw_bleed, oedema_rim, plan_bleed
+from ..ct.rsna import SUBTYPES
+from ..errors import SettingsError
+from .anatomy import SIZE, PatientHead, Tissue, draw_slice, random_head
+from .hemorrhage import CODES, Bleed, draw_bleed, oedema_rim, plan_bleed
 
 HU_MIN, HU_MAX = -1000.0, 3000.0  # the generator never leaves this range
 GENERATOR_VERSION = "9"  # bump when the generated images change: rebuilds cohorts, voids caches
@@ -23,11 +25,11 @@ class SyntheticSlice:
     tissue: np.ndarray  # uint8 (512, 512), :class:`Tissue` labels before blur and noise
     level: float
     subtypes: tuple[str, ...]  # subtypes actually visible (mask not empty), RSNA order
-    head: Head
+    head: PatientHead
     bleeds: tuple[Bleed, ...]
 
 
-def patient_head(patient: int) -> Head:
+def patient_head(patient: int) -> PatientHead:
     """The head of patient seed ``patient``."""
     return random_head(np.random.default_rng([patient, 0]))
 
@@ -56,10 +58,10 @@ def generate_slice(seed: int, *, level: float, subtypes=(), patient: int | None 
     ((512, 512), ('subdural',))
     """
     if not 0.0 <= level <= 1.0:
-        raise ValueError(f"level must lie in 0 (skull base) .. 1 (vertex), got {level}.")
+        raise SettingsError(f"level must lie in 0 (skull base) .. 1 (vertex), got {level}.")
     unknown = [name for name in subtypes if name not in CODES]
     if unknown:
-        raise ValueError(f"Unknown hemorrhage subtype(s) {unknown}; choose from {', '.join(SUBTYPES)}.")
+        raise SettingsError(f"Unknown hemorrhage subtype(s) {unknown}; choose from {', '.join(SUBTYPES)}.")
     patient = seed if patient is None else patient
     head = patient_head(patient)
     bleeds = patient_bleeds(patient, subtypes, level if bleed_level is None else bleed_level)

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..datasets.rsna import SUBTYPES as RSNA_LABELS
+from ..ct.rsna import SUBTYPES
+from ..errors import SettingsError
 from .anatomy import ANGLES, Frame, Tissue, presence
 
 PARENCHYMA = (Tissue.WHITE, Tissue.GREY, Tissue.DEEP_GREY, Tissue.CSF)
-SUBTYPES = RSNA_LABELS[:-1]  # the five hemorrhage subtypes, in the label file's order (without "any")
 CODES = {name: i + 1 for i, name in enumerate(SUBTYPES)}  # mask values, RSNA order
 
 # Difficulty: most bleeds are small or thin and near grey matter in density; a minority are obvious.
@@ -55,7 +55,7 @@ class Bleed:
 def plan_bleed(subtype: str, rng: np.random.Generator, level: float | None = None) -> Bleed:
     """Draw one bleed of ``subtype``, centred at ``level`` (drawn from its typical levels if None)."""
     if subtype not in CODES:
-        raise ValueError(f"Unknown hemorrhage subtype {subtype!r}; choose from {', '.join(SUBTYPES)}.")
+        raise SettingsError(f"Unknown hemorrhage subtype {subtype!r}; choose from {', '.join(SUBTYPES)}.")
     severity = float(rng.beta(*SEVERITY_BETA))
     low, high = DENSITY[subtype]
     lo_level, hi_level = LEVELS[subtype]

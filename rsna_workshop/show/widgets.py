@@ -16,10 +16,13 @@ from pathlib import Path
 
 import ipywidgets as widgets
 import numpy as np
-from matplotlib.ticker import PercentFormatter
 from PIL import Image
 
-from rsna_workshop import figures
+from .. import ct, imaging
+from ..errors import ImageError, WorkshopError
+from ..model import train
+from . import figures, pictures
+from .style import VERMILLION, new_figure
 
 PICTURE_DPI = 72
 REDRAW_SECONDS = 0.25  # at most four curve redraws per second while training
@@ -69,42 +72,32 @@ def panel(controls: dict, image: widgets.Image, status: widgets.HTML, **function
 def hu_of(source) -> np.ndarray:
     """Hounsfield units from a 2-D array, a ``CTSlice`` or a DICOM file path."""
     if isinstance(source, (str, Path)):
-        from rsna_workshop import dicom
-
-        return dicom.read_ct(source).hu
+        return ct.read_ct(source).hu
     hu = np.asarray(getattr(source, "hu", source), dtype=np.float32)
     if hu.ndim != 2:
-        raise ValueError(f"Expected one CT slice as a 2-D array of HU, got shape {hu.shape}. "
-                         f"Pass a slice, e.g. dicom.read_ct(path).hu.")
+        raise ImageError(f"Expected one CT slice as a 2-D array of HU, got shape {hu.shape}. "
+                         f"Pass a slice, e.g. ct.read_ct(path).hu.")
     return hu
 
 
 # ---- training ----------------------------------------------------------------------------------
 
 
-def train_model(dataset, **settings):
-    """Train with :func:`rsna_workshop.training.train` (a seam tests can replace)."""
-    from rsna_workshop import training
-
-    return training.train(dataset, **settings)
-
-
-def training_panel(dataset, seed: int = 0) -> widgets.VBox:
+def training_panel(dataset, seed: int = 0, trainer=train) -> widgets.VBox:
     """Teachable Machine's training panel: epochs, batch size, learning rate and a Train button.
 
     Progress and the accuracy and loss curves update every epoch; at the end the "under the
     hood" panel appears and the result is kept as ``box.result``. ``box.train()`` does what
-    the button does.
+    the button does. ``trainer`` is :func:`rsna_workshop.model.train` (or a stand-in in tests).
     """
-    defaults = dict(epochs=50, batch_size=16, learning_rate=0.001)
-    defaults.update(getattr(dataset, "train_defaults", None) or {})
+    settings = dataset.settings
     controls = {
-        "epochs": widgets.BoundedIntText(defaults["epochs"], min=1, max=1000,
+        "epochs": widgets.BoundedIntText(settings.epochs, min=1, max=1000,
                                          description="Epochs", layout=BIG, style=STYLE),
-        "batch_size": widgets.Dropdown(options=sorted({*BATCH_SIZES, int(defaults["batch_size"])}),
-                                       value=int(defaults["batch_size"]),
+        "batch_size": widgets.Dropdown(options=sorted({*BATCH_SIZES, settings.batch_size}),
+                                       value=settings.batch_size,
                                        description="Batch size", layout=BIG, style=STYLE),
-        "learning_rate": widgets.BoundedFloatText(defaults["learning_rate"], min=1e-6, max=1.0,
+        "learning_rate": widgets.BoundedFloatText(settings.learning_rate, min=1e-6, max=1.0,
                                                   step=0.0001, description="Learning rate",
                                                   layout=BIG, style=STYLE),
         "train": widgets.Button(description="Train model", button_style="primary",
@@ -122,7 +115,7 @@ def training_panel(dataset, seed: int = 0) -> widgets.VBox:
         set_line(status, f"Epoch {epoch}/{total}: train accuracy {history['accuracy'][-1]:.2f}, "
                          f"test accuracy {history['test_accuracy'][-1]:.2f}")
         if epoch == total or time.monotonic() - last_draw[0] > REDRAW_SECONDS:
-            fig, axes = figures.new_figure(1, 2, size=(16, 6))
+            fig, axes = new_figure(1, 2, size=(16, 6))
             figures.draw_curves(axes[0, 0], history, "accuracy")
             figures.draw_curves(axes[0, 1], history, "loss")
             image.value = figure_png(fig)
@@ -133,13 +126,13 @@ def training_panel(dataset, seed: int = 0) -> widgets.VBox:
         controls["train"].disabled = True
         set_line(status, "Training...")
         try:
-            box.result = train_model(
+            box.result = trainer(
                 dataset, epochs=controls["epochs"].value,
                 batch_size=controls["batch_size"].value,
                 learning_rate=controls["learning_rate"].value, seed=seed, on_epoch=show_epoch,
             )
-        except Exception as error:  # show the message on the projector, keep the panel usable
-            set_line(status, f"Training failed: {error}", color="#D55E00")
+        except Exception as error:  # show any failure on the projector too, then raise it as usual
+            set_line(status, f"Training failed: {error}", color=VERMILLION)
             raise
         finally:
             controls["train"].disabled = False
@@ -184,8 +177,6 @@ def threshold_explorer(result, positive=None) -> widgets.VBox:
 
 def window_explorer(source) -> widgets.VBox:
     """Window presets plus centre and width sliders on one CT slice (array, CTSlice or DICOM)."""
-    from rsna_workshop import imaging
-
     hu = hu_of(source)
     center, width = imaging.WINDOWS["brain"]
     controls = {
@@ -229,8 +220,6 @@ def color_code_explorer(source) -> widgets.VBox:
     Shows the plain slice beside the colour-coded one; ``box.painted_fraction`` is the share of
     pixels painted.
     """
-    from rsna_workshop import imaging
-
     hu = hu_of(source)
     low, high = imaging.BLOOD_HU
     controls = {
@@ -265,26 +254,12 @@ def color_code_explorer(source) -> widgets.VBox:
 # ---- preview -----------------------------------------------------------------------------------
 
 
-@figures.styled
-def probability_figure(image: np.ndarray, classes, probabilities):
-    """The uploaded image beside one horizontal bar per class, like Teachable Machine's preview."""
-    fig, axes = figures.new_figure(1, 2, size=(15, 5.5), width_ratios=[1, 2])
-    axes[0, 0].imshow(image)
-    axes[0, 0].axis("off")
-    ax = axes[0, 1]
-    y = np.arange(len(classes))[::-1]
-    ax.barh(y, probabilities, color=[figures.CLASS_COLORS[k % len(figures.CLASS_COLORS)] for k in range(len(classes))])
-    for yi, p in zip(y, probabilities):
-        inside = p > 0.8  # write on the bar, in white, where there is no room beside it
-        ax.text(p - 0.02 if inside else p + 0.02, yi, figures.percent(p), va="center",
-                ha="right" if inside else "left", fontsize=22, weight="bold",
-                color="white" if inside else "black")
-    ax.set_yticks(y, [figures.wrap(c) for c in classes], fontsize=20)
-    ax.set_xlim(0, 1)
-    ax.xaxis.set_major_formatter(PercentFormatter(1))
-    ax.set_title("Model output")
-    fig.data = {"probabilities": dict(zip(classes, np.asarray(probabilities).tolist()))}
-    return fig
+def uploaded_files(value) -> list[tuple[str, bytes]]:
+    """``(name, content)`` of each file in a ``FileUpload`` value, in ipywidgets 7's format (a
+    dict by name of ``{"metadata": ..., "content": ...}``) or 8's (a sequence of dicts)."""
+    if isinstance(value, dict):
+        return [(name, bytes(entry["content"])) for name, entry in value.items()]
+    return [(entry["name"], bytes(entry["content"])) for entry in value]
 
 
 def preview(result) -> widgets.VBox:
@@ -292,32 +267,28 @@ def preview(result) -> widgets.VBox:
 
     ``box.show_file(name, content)`` does what an upload does and returns the probabilities.
     """
-    from rsna_workshop import imaging
-
+    classifier = result.classifier
     controls = {"upload": widgets.FileUpload(accept=".dcm,.dicom,.png,.jpg,.jpeg",
                                              multiple=False, description="Upload image",
                                              layout=widgets.Layout(width="300px", height="50px"))}
     image, status = picture(), html_line("Upload a head CT slice (DICOM, PNG or JPEG).")
 
     def show_file(name: str, content: bytes) -> dict:
-        preprocess = (getattr(result, "preprocess", None)
-                      or getattr(getattr(result, "dataset", None), "preprocess", None))
-        options = {"preprocess": preprocess} if preprocess is not None else {}
         try:
-            picture_224 = imaging.load_image(bytes(content), name=name, **options)
-        except ValueError as error:
-            set_line(status, f"Cannot use this file: {error}", color="#D55E00")
+            picture_224 = imaging.load_image(bytes(content), classifier.preprocess, name=name)
+        except WorkshopError as error:
+            set_line(status, f"Cannot use this file: {error}", color=VERMILLION)
             return {}
-        probabilities = np.asarray(result.predict(picture_224[None]), dtype=float).reshape(-1)
-        fig = probability_figure(picture_224, result.classes, probabilities)
+        probabilities = np.asarray(classifier.predict(picture_224[None]), dtype=float).reshape(-1)
+        fig = pictures.probability_figure(picture_224, result.classes, probabilities)
         best = int(probabilities.argmax())
         set_line(status, f"{name}: <b>{result.classes[best]}</b> ({probabilities[best]:.0%})")
         image.value = figure_png(fig)
         return fig.data["probabilities"]
 
     def on_upload(change):
-        for upload in change["new"]:
-            show_file(upload["name"], upload["content"])
+        for name, content in uploaded_files(change["new"]):
+            show_file(name, content)
 
     controls["upload"].observe(on_upload, names="value")
     return panel(controls, image, status, show_file=show_file)

@@ -1,56 +1,55 @@
 """The workshop's experiments, one recipe per lesson: which images, how they are shown, how long
-the model trains. Every number lives in :data:`RECIPES` below.
+the model trains. Every number lives in :data:`RECIPES` below; recipes are plain data, and
+:func:`rsna_workshop.workshop.open_data` turns one into a data set.
 
 >>> recipe = get_recipe("experiment1")
->>> recipe.counts, recipe.epochs
+>>> recipe.counts, recipe.settings.epochs
 ({'normal': 30, 'hemorrhage': 30}, 15)
->>> data = recipe.dataset(seed=0)   # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from .datasets import DataError, Dataset, builtin, from_rsna, preprocessing
+from ..datasets import TEACHABLE_MACHINE, TrainingSettings, guess_positive, rule_classes
+from ..errors import DataError
+from ..imaging import Preprocess
 
-GRAY = preprocessing()
-COLOR = preprocessing(color_code=True)
-COLOR_INSIDE_SKULL = preprocessing(color_code=True, inside_skull=True)
+GRAY = Preprocess()
+COLOR = Preprocess(color_code=True)
+COLOR_INSIDE_SKULL = Preprocess(color_code=True, inside_skull=True)
 THREE_CLASSES = ("normal", "intraparenchymal", "subdural")
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """One experiment: data (class rule and images per class), preprocessing and training."""
+    """One experiment: data (class rule and images per class), preprocessing and training settings.
+
+    ``original`` names the original workshop's project with this lesson's images
+    (:data:`~rsna_workshop.datasets.ORIGINAL_PROJECTS`), or None; on that project the file's own
+    settings apply, except those named in ``original_changes``, which the lesson changes (lesson 4
+    trains the balanced project longer).
+    """
 
     name: str
     title: str
     description: str
     rule: str | tuple[str, ...]
     counts: dict = field(hash=False)
-    preprocess: object
-    epochs: int
-    learning_rate: float
-    batch_size: int = 16
+    preprocess: Preprocess = GRAY
+    settings: TrainingSettings = TEACHABLE_MACHINE
+    original: str | None = None
+    original_changes: tuple[str, ...] = ()
 
-    def dataset(self, seed: int = 0, source: str | Path | None = None) -> Dataset:
-        """The recipe's images, sampled with ``seed`` from the built-in cohort or from ``source``
-        (an RSNA-layout folder). The same seed gives the same images in every recipe that asks
-        for the same classes, so experiments 3, 4 and 5 see identical images."""
-        options = {"counts": self.counts, "seed": seed}
-        data = builtin(self.rule, **options) if source is None else from_rsna(source, self.rule, **options)
-        data.preprocess = self.preprocess
-        data.name = self.name
-        data.train_defaults = {
-            "epochs": self.epochs, "batch_size": self.batch_size, "learning_rate": self.learning_rate
-        }
-        return data
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The recipe's classes, in order."""
+        return rule_classes(self.rule)
 
-
-def _recipe(name, title, description, counts, epochs=50, rule="hemorrhage", preprocess=GRAY,
-            learning_rate=0.001):
-    return Recipe(name, title, description, rule, counts, preprocess, epochs, learning_rate)
+    @property
+    def positive(self) -> str | None:
+        """The class that means "disease present" (None for the three-class recipes)."""
+        return guess_positive(self.classes)
 
 
 BALANCED = {"normal": 1000, "hemorrhage": 1000}
@@ -59,61 +58,65 @@ THREE_BY_80 = {name: 80 for name in THREE_CLASSES}
 RECIPES: dict[str, Recipe] = {
     recipe.name: recipe
     for recipe in (
-        _recipe(
+        Recipe(
             "experiment1", "A small data set",
             "30 normal slices and 30 with hemorrhage, trained for 15 epochs. With so few examples "
             "the model cannot learn what a bleed looks like, and its test accuracy stays close to "
             "a coin toss.",
-            {"normal": 30, "hemorrhage": 30}, epochs=15,
+            rule="hemorrhage", counts={"normal": 30, "hemorrhage": 30},
+            settings=TEACHABLE_MACHINE.replace(epochs=15), original="original-small",
         ),
-        _recipe(
+        Recipe(
             "experiment2", "Class imbalance",
             "1000 normal slices and only 30 with hemorrhage. Accuracy looks excellent because "
             "almost every test slice is normal, yet the model misses most of the bleeds: the "
             "confusion matrix tells the truth that accuracy hides.",
-            {"normal": 1000, "hemorrhage": 30},
+            rule="hemorrhage", counts={"normal": 1000, "hemorrhage": 30},
+            original="original-imbalanced",
         ),
-        _recipe(
+        Recipe(
             "experiment3", "A balanced data set",
             "1000 normal slices and 1000 with hemorrhage. Accuracy is lower than in experiment 2, "
             "but now the model finds most hemorrhages.",
-            BALANCED,
+            rule="hemorrhage", counts=BALANCED, original="original-balanced",
         ),
-        _recipe(
+        Recipe(
             "experiment4", "More epochs: overfitting",
             "Experiment 3's images trained for 75 epochs. Training accuracy keeps climbing while "
             "test accuracy stalls and test loss turns upward: the model memorises its training set.",
-            BALANCED, epochs=75,
+            rule="hemorrhage", counts=BALANCED, settings=TEACHABLE_MACHINE.replace(epochs=75),
+            original="original-balanced", original_changes=("epochs",),
         ),
-        _recipe(
+        Recipe(
             "experiment4-250", "Many more epochs",
             "Experiment 3's images trained for 250 epochs: the gap between training and test "
             "grows wider still.",
-            BALANCED, epochs=250,
+            rule="hemorrhage", counts=BALANCED, settings=TEACHABLE_MACHINE.replace(epochs=250),
+            original="original-balanced", original_changes=("epochs",),
         ),
-        _recipe(
+        Recipe(
             "experiment5", "Colour-coding blood",
             "Experiment 3's images with every pixel in the Hounsfield range of fresh blood painted "
             "red before the model sees it. The same model on the same slices does better.",
-            BALANCED, preprocess=COLOR,
+            rule="hemorrhage", counts=BALANCED, preprocess=COLOR, original="original-color",
         ),
-        _recipe(
+        Recipe(
             "experiment5-masked", "Colour-coding inside the skull",
             "As experiment 5, but only pixels inside the skull are painted, so the rim of cortex "
             "that partial-volume averaging puts in the blood range is left gray.",
-            BALANCED, preprocess=COLOR_INSIDE_SKULL,
+            rule="hemorrhage", counts=BALANCED, preprocess=COLOR_INSIDE_SKULL,
         ),
-        _recipe(
+        Recipe(
             "experiment5-3class-gray", "Three classes, grayscale",
             "80 normal slices, 80 with only an intraparenchymal and 80 with only a subdural "
             "hemorrhage, in the brain window. Three classes from few images is hard.",
-            THREE_BY_80, rule=THREE_CLASSES,
+            rule=THREE_CLASSES, counts=THREE_BY_80, original="original-3class-gray",
         ),
-        _recipe(
+        Recipe(
             "experiment5-3class-color", "Three classes, colour-coded",
             "The same 240 slices as the grayscale 3-class experiment, with blood painted red: "
             "colour-coding lifts the accuracy clearly.",
-            THREE_BY_80, rule=THREE_CLASSES, preprocess=COLOR,
+            rule=THREE_CLASSES, counts=THREE_BY_80, preprocess=COLOR, original="original-3class-color",
         ),
     )
 }

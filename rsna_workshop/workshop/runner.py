@@ -13,13 +13,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import paths
+from ..config import PROJECT_ROOT
+from ..errors import MissingFileError, NotebookError, SettingsError
 
-NOTEBOOK_DIR = paths.PROJECT_ROOT / "notebooks"
-
-
-class NotebookError(RuntimeError):
-    """A notebook stopped with an error; the message names the notebook and the failing cell."""
+NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 
 
 @dataclass(frozen=True)
@@ -37,7 +34,7 @@ def workshop_notebooks(folder: str | Path | None = None) -> list[Path]:
     folder = Path(folder) if folder is not None else NOTEBOOK_DIR
     found = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
     if not found:
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"No workshop notebooks (NN_name.ipynb) in '{folder}'. Run this from a source "
             f"checkout of rsna_workshop, where they live in notebooks/."
         )
@@ -64,7 +61,7 @@ def select_notebooks(
         ]
         if not matches:
             listing = ", ".join(p.name for p in available)
-            raise ValueError(
+            raise SettingsError(
                 f"No notebook called '{name}'. Give a number (1-{len(available)}) or one of: {listing}"
             )
         chosen.extend(m for m in matches if m not in chosen)

@@ -12,31 +12,27 @@ weights (``random_weights=True`` exists only for tests of shapes).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+
+from .. import config
+from ..errors import InvalidWeightsError, MissingFileError, WeightsUnavailableError
+from ..imaging import MODEL_SIZE
 
 WEIGHTS_FILENAME = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5"
 WEIGHTS_URL = (
     "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet_v2/" + WEIGHTS_FILENAME
 )
 WEIGHTS_ENV = "RSNA_WORKSHOP_WEIGHTS"
-OFFLINE_ENV = "RSNA_WORKSHOP_OFFLINE"
 BACKBONE_PARAMS = 410_208  # MobileNetV2, alpha 0.35, 224x224, no top
 EMBEDDING_LAYER = "out_relu"
 EMBEDDING_SIZE = 1280
-IMAGE_SIZE = 224
-
-
-class WeightsUnavailableError(RuntimeError):
-    """No weights file can be found and none can be downloaded."""
-
-
-class InvalidWeightsError(ValueError):
-    """A file does not hold the MobileNetV2 (alpha 0.35, 224, no top) weights."""
 
 
 @dataclass(frozen=True)
@@ -58,14 +54,9 @@ def keras_cache_file() -> Path:
     return Path(keras_home) / "models" / WEIGHTS_FILENAME
 
 
-def offline() -> bool:
-    """True when ``RSNA_WORKSHOP_OFFLINE`` is set to anything but "" or "0": never go online."""
-    return os.environ.get(OFFLINE_ENV, "") not in ("", "0")
-
-
 def network_available(timeout: float = 3.0) -> bool:
     """True when the Keras weights server answers (always False with ``RSNA_WORKSHOP_OFFLINE=1``)."""
-    if offline():
+    if config.offline():
         return False
     host = WEIGHTS_URL.split("/")[2]
     try:
@@ -112,7 +103,7 @@ def mobilenet(weights: str | None):
     import keras
 
     return keras.applications.MobileNetV2(
-        input_shape=(IMAGE_SIZE, IMAGE_SIZE, 3), alpha=0.35, include_top=False, weights=weights
+        input_shape=(MODEL_SIZE, MODEL_SIZE, 3), alpha=0.35, include_top=False, weights=weights
     )
 
 
@@ -143,7 +134,7 @@ def verify_weights(path: str | Path) -> int:
     """Load ``path`` into the exact architecture; return its parameter count or raise."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"No weights file at '{path}'. Check the path and try again.")
+        raise MissingFileError(f"No weights file at '{path}'. Check the path and try again.")
     try:
         model = mobilenet(str(path))
     except Exception as error:  # Keras raises many types for a wrong file
@@ -169,3 +160,32 @@ def install_weights(path: str | Path) -> Path:
         shutil.copyfile(path, tmp.name)
     os.replace(tmp.name, target)
     return target
+
+
+@lru_cache(maxsize=None)
+def _shared_backbone(weights_path: str | None):
+    return build_backbone(weights_path)
+
+
+def shared_backbone():
+    """The frozen backbone, built once per process and weights file, and shared by every user.
+
+    Building it takes seconds and it holds about 100 MB, so embedding, prediction and saliency all
+    use this one; it is a memo of a pure function of the weights file, not state that changes.
+    """
+    source = resolve_weights()
+    return _shared_backbone(str(source.path) if source.path else None)
+
+
+@lru_cache(maxsize=None)
+def _file_digest(path: str, size: int, mtime: float) -> str:
+    return hashlib.sha1(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def backbone_id() -> str:
+    """Names the backbone and its weights file, so a different file never reuses embeddings."""
+    source = resolve_weights()
+    if source.path is None:
+        return "mobilenetv2-0.35-224-imagenet"
+    stat = source.path.stat()
+    return f"mobilenetv2-0.35-224-{_file_digest(str(source.path), stat.st_size, stat.st_mtime)}"

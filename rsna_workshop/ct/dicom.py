@@ -1,7 +1,9 @@
 """Read a head CT DICOM slice into Hounsfield units, coping with real scanners' quirks.
 
-The one entry point is :func:`read_ct`. It returns a :class:`CTSlice` whose ``hu`` array is
-``stored value * RescaleSlope + RescaleIntercept`` as float32, and handles:
+The one entry point is :func:`read_ct`. It decodes the stored values, applies the modality LUT
+(pydicom's :func:`~pydicom.pixels.apply_modality_lut`: ``stored * RescaleSlope + RescaleIntercept``
+for CT) and returns a :class:`CTSlice` whose ``hu`` array is float32. On top of the standard it
+handles:
 
 - signed and unsigned pixel data (``PixelRepresentation`` 1 or 0);
 - single- or multi-valued ``WindowCenter`` / ``WindowWidth`` (the first pair is used);
@@ -32,6 +34,9 @@ from pathlib import Path
 import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
+from pydicom.pixels import apply_modality_lut
+
+from ..errors import DicomError
 
 AIR_HU = -1000.0
 """Hounsfield units given to padding pixels (outside the field of view, so air)."""
@@ -47,10 +52,6 @@ META_FIELDS = (
 """The only DICOM fields :func:`read_ct` keeps; no name, birth date or other identifiers."""
 
 _PIP_NAMES = {"gdcm": "python-gdcm"}
-
-
-class DicomError(ValueError):
-    """A DICOM file that cannot be turned into Hounsfield units; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -103,15 +104,21 @@ def read_ct(source, name: str | None = None) -> CTSlice:
     ds = _read_dataset(source, name)
     _check_ct(ds, name)
     stored = _stored_values(ds, name)
-    slope, intercept = _rescale(ds, name)
-    if has_rsna_12bit_defect(ds):
-        hu = (np.remainder(stored.astype(np.int32) + 1000, 4096) - 1000).astype(np.float32) * slope
-    else:
-        hu = stored.astype(np.float32) * slope + intercept
+    hu = _hounsfield_units(ds, stored, name)
     padding = _padding_mask(ds, stored)
     if padding is not None:
         hu[padding] = AIR_HU
     return CTSlice(hu=hu, window=_file_window(ds), meta=_meta(ds), source=name)
+
+
+def _hounsfield_units(ds, stored: np.ndarray, name: str) -> np.ndarray:
+    """The modality LUT of the standard, except for the RSNA 12-bit defect (undone first)."""
+    if has_rsna_12bit_defect(ds):
+        unwrapped = np.remainder(stored.astype(np.int32) + 1000, 4096) - 1000
+        return (unwrapped * float(ds.RescaleSlope or 1)).astype(np.float32)
+    if "ModalityLUTSequence" not in ds:
+        _default_rescale(ds, name)
+    return np.asarray(apply_modality_lut(stored, ds), dtype=np.float32)
 
 
 def has_rsna_12bit_defect(ds) -> bool:
@@ -187,14 +194,16 @@ def _install_hint(decoder) -> str:
     return "install a decoder, one of: " + " | ".join(options)
 
 
-def _rescale(ds, name: str) -> tuple[float, float]:
-    slope, intercept = ds.get("RescaleSlope"), ds.get("RescaleIntercept")
-    if slope is None or intercept is None:
-        warnings.warn(
-            f"{name} has no RescaleSlope/RescaleIntercept; assuming 1 and 0 (HU = stored value)",
-            stacklevel=3,
-        )
-    return float(1 if slope is None else slope), float(0 if intercept is None else intercept)
+def _default_rescale(ds, name: str) -> None:
+    """Fill a missing ``RescaleSlope`` (1) or ``RescaleIntercept`` (0) in ``ds``, with a warning."""
+    if "RescaleSlope" in ds and "RescaleIntercept" in ds:
+        return
+    warnings.warn(
+        f"{name} has no RescaleSlope/RescaleIntercept; assuming 1 and 0 (HU = stored value)",
+        stacklevel=4,
+    )
+    ds.RescaleSlope = ds.get("RescaleSlope", 1)
+    ds.RescaleIntercept = ds.get("RescaleIntercept", 0)
 
 
 def _padding_mask(ds, stored: np.ndarray) -> np.ndarray | None:

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import evaluation
-from .evaluation import wilson_interval
-from .lessons import final, loss_rise
+from .. import evaluation
+from ..evaluation import final, loss_rise, wilson_interval
 
 
 class Notes(list):
@@ -43,16 +42,7 @@ def _count(n: int, noun: str) -> str:
 
 
 def _matrix(result) -> np.ndarray:
-    return np.asarray(result.confusion_matrix, dtype=int)
-
-
-def normal_class(classes) -> int:
-    """Index of the "no hemorrhage" class: the one named normal (or no..., negative), else the first."""
-    names = [str(name).lower() for name in classes]
-    for i, name in enumerate(names):
-        if name.startswith(("normal", "no ", "no_", "no-", "negative", "healthy")):
-            return i
-    return 0
+    return evaluation.result_confusion(result)
 
 
 def _test_accuracy(result) -> tuple[int, int, evaluation.Interval]:
@@ -109,22 +99,22 @@ def small_data(result) -> Notes:
 def imbalance(result) -> Notes:
     """Lesson 2: high accuracy that comes from the majority class, not from finding the disease."""
     matrix = _matrix(result)
-    normal = normal_class(result.classes)
+    sick = evaluation.result_positive(result)
+    normal = int(np.argmax(np.delete(matrix.sum(axis=1), sick)))  # the largest of the other classes
+    normal += normal >= sick
     n = int(matrix.sum())
-    always_normal = matrix[normal].sum() / n
-    sick = [i for i in range(len(result.classes)) if i != normal]
     n_sick = int(matrix[sick].sum())
-    found = int(matrix[np.ix_(sick, sick)].sum())
     notes = accuracy(result)
     notes.append(f"{int(matrix[normal].sum())} of the {n} test slices are "
                  f"'{result.classes[normal]}': a model that always answers "
-                 f"'{result.classes[normal]}' would score {_pct(always_normal)} without looking at a "
-                 f"single image.")
+                 f"'{result.classes[normal]}' would score {_pct(matrix[normal].sum() / n)} without "
+                 f"looking at a single image.")
     if n_sick:
+        found = int(matrix[sick, sick])
         share = found / n_sick
         verdict = ("it missed almost all of them" if share <= 0.2
                    else "it found most of them" if share >= 0.6 else "it missed many of them")
-        notes.append(f"Of the {n_sick} test slices with hemorrhage it flagged {found} "
+        notes.append(f"Of the {n_sick} test slices with '{result.classes[sick]}' it flagged {found} "
                      f"({_pct(share)}): {verdict}.")
     return notes
 

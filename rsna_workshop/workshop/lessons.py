@@ -10,30 +10,11 @@ with rising test loss, 5) 3 classes 0.53 grayscale vs 0.78 colour-coded.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
-from . import evaluation
-
-POSITIVE = "hemorrhage"
-
-
-def sensitivity(result, positive: str = POSITIVE) -> float:
-    """Share of the test set's ``positive`` slices that the model called ``positive``."""
-    i = evaluation.positive_index(result.classes, positive)
-    return float(evaluation.per_class_accuracy(result.confusion_matrix)[i])
-
-
-def final(result, key: str) -> float:
-    """The last epoch's value of a history curve."""
-    return float(result.history[key][-1])
-
-
-def loss_rise(result) -> float:
-    """How far the final test loss sits above its lowest, as a share of the lowest (0.2: 20 % above)."""
-    losses = np.asarray(result.history["test_loss"], dtype=float)
-    return float(losses[-1] / losses.min() - 1)
+from ..evaluation import final, loss_rise, sensitivity
+from ..model import train
+from .resolve import open_data
 
 
 def overfitting(result) -> dict:
@@ -44,26 +25,23 @@ def overfitting(result) -> dict:
     }
 
 
+def train_recipe(name: str, seed: int, split: str = "teachable"):
+    """One recipe trained with its own settings on the built-in cohort, with ``seed``."""
+    return train(open_data(name, seed=seed), seed=seed, split=split)
+
+
 class _Runs:
     """Trains each recipe once per seed and remembers the results (lessons share recipes)."""
 
-    def __init__(self, seeds: int):
+    def __init__(self, seeds: int, split: str, trainer):
         self.seeds = range(seeds)
-        self.run = lru_cache(maxsize=None)(self._train)
+        self.split, self.trainer = split, trainer
+        self.results: dict[tuple[str, int], object] = {}
 
-    @staticmethod
-    def _train(name: str, seed: int):
-        from .recipes import get_recipe
-        from .training import train
-
-        recipe = get_recipe(name)
-        return train(
-            recipe.dataset(seed=seed),
-            epochs=recipe.epochs,
-            learning_rate=recipe.learning_rate,
-            batch_size=recipe.batch_size,
-            seed=seed,
-        )
+    def run(self, name: str, seed: int):
+        if (name, seed) not in self.results:
+            self.results[name, seed] = self.trainer(name, seed, self.split)
+        return self.results[name, seed]
 
     def mean(self, name: str, measure) -> float:
         return float(np.mean([measure(self.run(name, seed)) for seed in self.seeds]))
@@ -110,9 +88,13 @@ def lesson_rows(runs: _Runs) -> list[dict]:
     ]
 
 
-def run_lessons(seeds: int = 5) -> list[dict]:
-    """Train every lesson's recipes over ``seeds`` seeds; one row per lesson (see :func:`format_table`)."""
-    return lesson_rows(_Runs(seeds))
+def run_lessons(seeds: int = 5, split: str = "teachable", trainer=train_recipe) -> list[dict]:
+    """Train every lesson's recipes over ``seeds`` seeds; one row per lesson (see :func:`format_table`).
+
+    ``split`` is Teachable Machine's (``"teachable"``) or ``"patient"``; ``trainer(name, seed,
+    split)`` trains one recipe (:func:`train_recipe`, or a stand-in in tests).
+    """
+    return lesson_rows(_Runs(seeds, split, trainer))
 
 
 def format_table(rows: list[dict]) -> str:

@@ -1,7 +1,8 @@
-"""Where the workshop keeps generated data, downloads and caches.
+"""What the workshop reads from its environment: where data and caches live, and whether to go online.
 
-Everything lives under one data folder: ``$RSNA_WORKSHOP_DATA`` when set, else the ``data/``
-folder of a source checkout, else ``~/rsna_workshop_data``.
+Everything generated or downloaded lives under one data folder: ``$RSNA_WORKSHOP_DATA`` when set,
+else the ``data/`` folder of a source checkout, else ``~/rsna_workshop_data``.
+``RSNA_WORKSHOP_OFFLINE=1`` forbids every network access (weights and project downloads).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_ENV = "RSNA_WORKSHOP_DATA"
+OFFLINE_ENV = "RSNA_WORKSHOP_OFFLINE"
 
 
 def in_checkout() -> bool:
@@ -19,7 +22,7 @@ def in_checkout() -> bool:
 
 def data_dir() -> Path:
     """The folder for generated data, downloads and caches (created on demand by its users)."""
-    env = os.environ.get("RSNA_WORKSHOP_DATA")
+    env = os.environ.get(DATA_ENV)
     if env:
         return Path(env).expanduser().resolve()
     if in_checkout():
@@ -40,3 +43,8 @@ def cohort_dir() -> Path:
 def downloads_dir() -> Path:
     """Files fetched from the internet (the original workshop's project files)."""
     return data_dir() / "downloads"
+
+
+def offline() -> bool:
+    """True when ``RSNA_WORKSHOP_OFFLINE`` is set to anything but "" or "0": never go online."""
+    return os.environ.get(OFFLINE_ENV, "") not in ("", "0")

@@ -19,6 +19,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..errors import SettingsError
+
 # Two valleys dug into a tilted bowl: (centre x, centre y, depth, width).
 VALLEYS = ((1.6, 0.4, 1.6, 0.75), (-1.3, -1.2, 0.9, 0.6))
 BOWL = (0.15, 0.5)  # curvature of the bowl along x and y
@@ -70,9 +72,9 @@ def descend(
     Returns an array of shape (number of points, 2), the start included.
     """
     if learning_rate <= 0:
-        raise ValueError(f"learning_rate must be positive, got {learning_rate}.")
+        raise SettingsError(f"learning_rate must be positive, got {learning_rate}.")
     if steps < 1:
-        raise ValueError(f"steps must be at least 1, got {steps}.")
+        raise SettingsError(f"steps must be at least 1, got {steps}.")
     rng = np.random.default_rng(seed)
     path = [np.asarray(start, dtype=float)]
     for _ in range(steps):
@@ -244,13 +246,3 @@ def landscape_explorer():
     output = widgets.interactive_output(draw, {"learning_rate": rate, "x": x0, "y": y0, "n": steps})
     return widgets.VBox([widgets.HBox([rate, steps]), widgets.HBox([x0, y0]), output])
 
-
-def retest(result) -> float:
-    """Test accuracy of a finished model, computed afresh from its test images.
-
-    Predicting is arithmetic with fixed weights: calling this twice gives the same number, and it
-    equals the accuracy the training run reported for its last epoch.
-    """
-    images = np.stack([result.dataset.image(i) for i in result.test_index])
-    predicted = np.asarray(result.predict(images)).argmax(axis=1)
-    return float(np.mean(predicted == np.asarray(result.test_labels)))
