@@ -10,12 +10,12 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 install: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".[lab,run]"
 
 install-test: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[lab,run,test]"
 
-## Set up, build the built-in cohort, execute the five notebooks into build/.
+## Set up, build the built-in cohort, execute the six notebooks into build/.
 workshop: install
 	$(BIN)/rsna-workshop doctor
 	$(BIN)/rsna-workshop data build
