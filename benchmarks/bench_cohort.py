@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 from rsna_workshop.synthetic import build_cohort
-from rsna_workshop.synthetic.cohort import MANIFEST, plan_cohort, write_slice
+from rsna_workshop.synthetic.cohort import MANIFEST, write_slice
+from rsna_workshop.synthetic.plan import plan_cohort
 
 TARGET_SECONDS = 90
 MINIMUMS = {"normal": 1000, "hemorrhage": 1000, "intraparenchymal_only": 80, "subdural_only": 80}

@@ -25,7 +25,7 @@ import numpy as np
 from rsna_workshop import imaging
 from rsna_workshop.model import build_backbone
 from rsna_workshop.synthetic import GENERATOR_VERSION, generate_slice
-from rsna_workshop.synthetic.cohort import plan_cohort
+from rsna_workshop.synthetic.plan import plan_cohort
 
 GRAY = imaging.Preprocess()
 COLOR = imaging.Preprocess(color_code=True)

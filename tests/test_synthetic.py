@@ -17,7 +17,8 @@ from scipy import ndimage
 from rsna_workshop.ct import read_ct
 from rsna_workshop.synthetic import SUBTYPES, build_cohort, generate_slice
 from rsna_workshop.synthetic.anatomy import TISSUE_HU, Tissue
-from rsna_workshop.synthetic.cohort import MANIFEST, QUIRKS, plan_cohort
+from rsna_workshop.synthetic.cohort import MANIFEST
+from rsna_workshop.synthetic.plan import QUIRKS, plan_cohort
 
 SCALE = 0.05  # about 150 slices: every hemorrhage pattern, a few normal patients, every quirk
 
