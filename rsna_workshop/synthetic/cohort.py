@@ -31,8 +31,8 @@ from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian
 from .. import config
 from ..ct.rsna import IMAGE_FOLDER, LABEL_FILE, PATIENT_COLUMNS, PATIENT_FILE, SUBTYPES
 from ..errors import SettingsError
-from .generator import GENERATOR_VERSION, generate_slice
-from .plan import PADDING_VALUE, SLICE_MM, SliceJob, plan_cohort
+from .generator import GENERATOR_VERSION
+from .plan import PADDING_VALUE, SLICE_MM, SliceJob, draw, plan_cohort
 
 MANIFEST = "cohort.json"
 
@@ -50,8 +50,7 @@ class BuildReport:
 
 def write_slice(job: SliceJob, folder: Path) -> tuple[str, ...]:
     """Generate one slice, write its DICOM and mask; return the subtypes that are visible."""
-    s = generate_slice(job.seed, level=job.level, subtypes=job.requested, patient=job.patient,
-                       bleed_level=job.bleed_level)
+    s = draw(job)
     to_dicom(s.hu, job).save_as(folder / IMAGE_FOLDER / f"{job.id}.dcm", enforce_file_format=True)
     Image.fromarray(s.mask).save(folder / "masks" / f"{job.id}.png", compress_level=1)
     return s.subtypes

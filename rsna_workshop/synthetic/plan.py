@@ -14,7 +14,7 @@ import numpy as np
 from pydicom.uid import generate_uid
 
 from ..ct.rsna import SUBTYPES
-from .generator import patient_bleeds
+from .generator import SyntheticSlice, generate_slice, patient_bleeds
 from .hemorrhage import LEVELS, cut
 
 LEVEL_STEP = 0.04  # one 5 mm slice, as a fraction of the skull base to vertex distance
@@ -125,3 +125,9 @@ def _patient_jobs(seed, number, patient, subtypes, rng, first_index) -> list[Sli
             quirk=QUIRKS.get(index % 40),
         ))
     return jobs
+
+
+def draw(job: SliceJob) -> SyntheticSlice:
+    """The slice a job describes: its Hounsfield units, hemorrhage mask and visible subtypes."""
+    return generate_slice(job.seed, level=job.level, subtypes=job.requested, patient=job.patient,
+                          bleed_level=job.bleed_level)
