@@ -36,8 +36,10 @@ from .metrics import (
     wilson_interval,
 )
 from .results import (
+    confusion_cell,
     final,
     loss_rise,
+    mistakes,
     report,
     result_arrays,
     result_confusion,
@@ -50,8 +52,8 @@ from .results import (
 
 __all__ = [
     "ALPHA", "ED_PREVALENCE", "MEASURES", "BinaryMetrics", "Comparison", "Interval", "Roc", "as_binary",
-    "binary_metrics", "compare_counts", "compare_results", "confusion_matrix", "difference_interval",
-    "final", "loss_rise", "mcnemar_exact", "npv_at_prevalence", "per_class_accuracy", "positive_index",
+    "binary_metrics", "compare_counts", "confusion_cell", "compare_results", "confusion_matrix", "difference_interval",
+    "final", "loss_rise", "mcnemar_exact", "mistakes", "npv_at_prevalence", "per_class_accuracy", "positive_index",
     "ppv_at_prevalence", "proportion", "report", "result_arrays", "result_confusion", "result_metrics",
     "result_per_class", "result_positive", "roc", "scored_slices", "sensitivity", "summary",
     "wilson_interval",

@@ -51,6 +51,23 @@ def result_per_class(result) -> dict[str, float | None]:
     return {name: None if np.isnan(share) else float(share) for name, share in zip(result.classes, shares)}
 
 
+def confusion_cell(result, true: int, predicted: int) -> np.ndarray:
+    """Positions in the test set of the slices of class ``true`` called ``predicted``, the most
+    confident calls first (the slices behind one cell of the confusion matrix)."""
+    labels, probabilities, _ = result_arrays(result)
+    called = probabilities.argmax(axis=1)
+    members = np.flatnonzero((labels == true) & (called == predicted))
+    return members[np.argsort(-probabilities[members, predicted], kind="stable")]
+
+
+def mistakes(result) -> np.ndarray:
+    """Positions of the wrongly called test slices, the most confident mistakes first."""
+    labels, probabilities, _ = result_arrays(result)
+    called = probabilities.argmax(axis=1)
+    wrong = np.flatnonzero(called != labels)
+    return wrong[np.argsort(-probabilities[wrong, called[wrong]], kind="stable")]
+
+
 def sensitivity(result, positive=None) -> float:
     """Share of the test set's positive slices that the model called positive (argmax)."""
     return float(per_class_accuracy(result_confusion(result))[result_positive(result, positive)])
