@@ -103,3 +103,15 @@ def test_against_the_original_agrees_within_the_noise_or_says_how_it_differs():
     assert notes[1].endswith("; found 5 of 5 hemorrhages.")
     assert notes[3].startswith("Your share of hemorrhages found is higher than the original's by 100 points, "
                                "more than chance explains")
+
+
+def test_optimism_says_when_the_first_evaluation_flatters_the_model():
+    by_slice = result([1] * 230 + [0] * 70, BALANCED)
+    by_patient = result([1] * 185 + [0] * 116, [0] * 151 + [1] * 150, ids=[f"p{i}" for i in range(301)])
+    notes = comparisons.optimism("the split by slice", by_slice, "the split by patient", by_patient)
+    assert notes[0] == "the split by slice: accuracy 77% (95% CI 72% to 81%; 230 of 300)."
+    assert notes[2].startswith("the split by slice is 15 points higher, more than chance explains (95% CI")
+    assert notes[2].endswith("the figure for the split by slice is optimistic.")
+    same = comparisons.optimism("a", by_slice, "b", result([1] * 228 + [0] * 72, BALANCED,
+                                                            ids=[f"q{i}" for i in range(300)]))
+    assert same[2].startswith("The difference, +1 points, is within chance") and same[2].endswith("agree.")

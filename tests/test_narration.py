@@ -95,8 +95,9 @@ def scored(labels, hemorrhage_probability, history=None):
 def test_reruns_quote_each_seed_and_the_spread():
     runs = {f"seed {s}": fake([[1]], history={"test_accuracy": [a]}) for s, a in enumerate((0.6, 0.7, 0.5))}
     notes = narration.reruns(runs)
-    assert notes[0] == ("3 runs of the same recipe on the same slices gave test accuracies of "
-                        "60%, 70% and 50% (seed 0, seed 1 and seed 2).")
+    assert notes[0] == ("3 runs of the same recipe on the same slices (each run with its own random test "
+                        "set, starting weights and batch order) gave test accuracies of 60%, 70% and 50% "
+                        "(seed 0, seed 1 and seed 2).")
     assert "spread of 20 percentage points" in notes[1]
     assert notes[2].startswith("Their average, 60%,")
 

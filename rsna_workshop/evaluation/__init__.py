@@ -28,6 +28,7 @@ from .metrics import (
     as_binary,
     binary_metrics,
     confusion_matrix,
+    exam_false_alarm_rate,
     npv_at_prevalence,
     per_class_accuracy,
     positive_index,
@@ -52,7 +53,7 @@ from .results import (
 
 __all__ = [
     "ALPHA", "ED_PREVALENCE", "MEASURES", "BinaryMetrics", "Comparison", "Interval", "Roc", "as_binary",
-    "binary_metrics", "compare_counts", "confusion_cell", "compare_results", "confusion_matrix", "difference_interval",
+    "binary_metrics", "compare_counts", "confusion_cell", "compare_results", "confusion_matrix", "difference_interval", "exam_false_alarm_rate",
     "final", "loss_rise", "mcnemar_exact", "mistakes", "npv_at_prevalence", "per_class_accuracy", "positive_index",
     "ppv_at_prevalence", "proportion", "report", "result_arrays", "result_confusion", "result_metrics",
     "result_per_class", "result_positive", "roc", "scored_slices", "sensitivity", "summary",

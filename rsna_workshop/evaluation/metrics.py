@@ -197,6 +197,22 @@ def ppv_at_prevalence(sensitivity, specificity, prevalence):
         return true_pos / (true_pos + false_pos)
 
 
+def exam_false_alarm_rate(specificity, slices):
+    """Share of normal exams with at least one falsely flagged slice, if each of ``slices`` slices
+    were called independently with this slice-level ``specificity``: ``1 - specificity ** slices``.
+
+    Neighbouring slices are not independent, so real exam-level rates are lower, but they grow with
+    the number of slices all the same: slice-level figures are not exam-level figures.
+
+    >>> round(float(exam_false_alarm_rate(0.95, 30)), 2)
+    0.79
+    """
+    specificity = np.asarray(specificity, dtype=float)
+    if np.any((specificity < 0) | (specificity > 1)):
+        raise SettingsError("specificity must lie between 0 and 1 (a proportion, not a percentage).")
+    return 1 - specificity ** np.asarray(slices)
+
+
 def npv_at_prevalence(sensitivity, specificity, prevalence):
     """Negative predictive value at a prevalence (Bayes' rule, as :func:`ppv_at_prevalence`)."""
     return ppv_at_prevalence(specificity, sensitivity, 1 - np.asarray(prevalence, dtype=float))

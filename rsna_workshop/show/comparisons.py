@@ -117,6 +117,24 @@ def tradeoff(results: dict) -> Notes:
     return notes
 
 
+def optimism(label_a: str, a, label_b: str, b) -> Notes:
+    """Two evaluations of the same kind of model (e.g. split by slice against split by patient, or
+    held-out slices during development against a locked test set): is the first optimistic?"""
+    c = compare_results(a, b, "accuracy")
+    notes = Notes([f"{label_a}: accuracy {interval(c.a)}.", f"{label_b}: accuracy {interval(c.b)}."])
+    span = f"95% CI {points(c.low)} to {points(c.high)} points" if c.low is not None else p_text(c.p_value)
+    if c.verdict == "better":
+        notes.append(f"{label_a} is {points(c.difference)[1:]} points higher, more than chance explains ({span}; "
+                     f"{p_text(c.p_value)}): the figure for {label_a} is optimistic.")
+    elif c.verdict == "worse":
+        notes.append(f"{label_a} is {points(c.difference)[1:]} points lower, more than chance explains "
+                     f"({span}; {p_text(c.p_value)}).")
+    else:
+        notes.append(f"The difference, {points(c.difference)} points, is within chance ({span}; "
+                     f"{p_text(c.p_value)}): here the two agree.")
+    return notes
+
+
 def longer_training(results: dict) -> Notes:
     """Lesson 4: from one labelled result to the next (same slices), the gap between training and
     test accuracy, the test loss's rise, and whether test accuracy really changed."""
@@ -139,8 +157,8 @@ def against_original(result, original, reruns: list | None = None) -> Notes:
     """The original workshop's published figures beside this run, and whether they agree.
 
     ``original`` carries ``what`` (the experiment), ``accuracy`` and optionally ``found`` as
-    ``(right, n)`` counts and a ``note``; ``reruns`` are further runs of the same recipe (seeds),
-    whose range is shown.
+    ``(right, n)`` counts, ``train_accuracy`` and a ``note``; ``reruns`` are further runs of the same
+    recipe (other seeds), whose range is shown.
     """
     ours = evaluation.proportion(result, "accuracy")
     theirs = evaluation.wilson_interval(*original.accuracy)
@@ -150,9 +168,11 @@ def against_original(result, original, reruns: list | None = None) -> Notes:
     found = None
     if original.found and len(result.classes) == 2:
         found = evaluation.proportion(result, "sensitivity")
+    training = (f"; training accuracy {pct(final(result, 'accuracy'))}, the test loss ending "
+                f"{pct(loss_rise(result))} above its lowest" if original.train_accuracy else "")
     notes.append(f"Your run: accuracy {interval(ours)}"
                  + (f"; found {found.successes} of {found.n} hemorrhages" if found else "")
-                 + (_range(result, reruns) if reruns else "") + ".")
+                 + training + (_range(result, reruns) if reruns else "") + ".")
     notes.append(_agreement("accuracy", compare_counts(ours.successes, ours.n, *original.accuracy)))
     if found:
         notes.append(_agreement("share of hemorrhages found",

@@ -160,7 +160,8 @@ def reruns(results: dict) -> Notes:
     """Lesson 1: the same recipe trained with different seeds; the spread and the average."""
     values = {label: final(result, "test_accuracy") for label, result in results.items()}
     spread = max(values.values()) - min(values.values())
-    notes = Notes([f"{len(values)} runs of the same recipe on the same slices gave test accuracies of "
+    notes = Notes([f"{len(values)} runs of the same recipe on the same slices (each run with its own random "
+                   f"test set, starting weights and batch order) gave test accuracies of "
                    f"{join([pct(v) for v in values.values()])} ({join(list(values))})."])
     if spread >= 0.03:
         notes.append(f"That is a spread of {100 * spread:.0f} percentage points from chance alone: "
@@ -210,3 +211,19 @@ def prevalence(result, positive=None, ed_prevalence: float = evaluation.ED_PREVA
         f"At {pct(ed_prevalence)} prevalence, as in an emergency department, the same model's flag is "
         f"right only {pct(there)} of the time: {pct(false_share)} of its flags would be false alarms.",
     ])
+
+
+def exam_level(result, slices: tuple[int, ...] = (10, 30)) -> Notes:
+    """Going further: what a slice-level specificity means for whole exams of many slices."""
+    m = evaluation.result_metrics(result)
+    spec = m.specificity.estimate
+    notes = Notes([f"The model cleared {pct(spec)} of the normal test slices: {pct(1 - spec)} of normal "
+                   f"slices get a false hemorrhage flag."])
+    for k in slices:
+        rate = float(evaluation.exam_false_alarm_rate(spec, k))
+        notes.append(f"An exam of {k} normal slices, each read with that specificity, would get at least "
+                     f"one false flag {pct(rate)} of the time if the slices were independent.")
+    notes.append("Neighbouring slices are alike, so the true exam-level rate is lower than that, but it "
+                 "still grows with the number of slices: slice-level sensitivity and specificity are not "
+                 "exam-level figures, and a vendor's claim should say which it is.")
+    return notes
