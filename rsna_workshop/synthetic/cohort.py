@@ -19,6 +19,10 @@ same time, and a process killed half-way leaves nothing the next one trips on:
   (:mod:`~rsna_workshop.synthetic.writer`), so builders of the same slice both succeed;
 - a complete cohort is only read, never written: it may be read-only and shared.
 
+One limit: a process of an older package version that is still drawing when a newer version
+replaces the folder would put its slices into the new folder; give each version its own data
+folder when both run at once.
+
 >>> report = build_cohort()        # doctest: +SKIP
 >>> report.built, report.n_slices  # doctest: +SKIP
 (True, 2511)
