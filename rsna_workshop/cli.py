@@ -57,11 +57,11 @@ def _weights_where(args: argparse.Namespace) -> int:
 
 
 def _data_build(args: argparse.Namespace) -> int:
-    report = build_cohort(args.out, seed=args.seed, force=args.force)
+    report = build_cohort(args.out, seed=args.seed, force=args.force, scale=args.scale, progress=True)
     if report.built:
         print(
-            f"Built {report.n_slices} slices in {report.seconds:.1f} s "
-            f"({report.nbytes / 1e6:.0f} MB): {report.path}"
+            f"Built the cohort in {report.seconds:.1f} s: {report.n_slices} slices, "
+            f"{report.nbytes / 1e6:.0f} MB on disk: {report.path}"
         )
     else:
         print(f"The cohort is already built ({report.n_slices} slices), nothing to do: {report.path}")
@@ -149,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     build = command(data_sub, "build", _data_build, "build the built-in synthetic head CT cohort (once)")
     build.add_argument("--out", type=Path, default=None, help="target folder (default: data/synthetic)")
     build.add_argument("--seed", type=int, default=0, help="random seed of the cohort")
-    build.add_argument("--force", action="store_true", help="rebuild even if it exists")
+    build.add_argument("--scale", type=float, default=1.0, help="fraction of the full cohort (quick tries)")
+    build.add_argument("--force", action="store_true", help="draw every slice again, even those on disk")
     download = command(data_sub, "download", _data_download, "download an original workshop project file (online)")
     download.add_argument("name", help="project name, e.g. experiment1")
 

@@ -227,12 +227,15 @@ def from_rsna(
     counts: int | Mapping[str, int] | None = None,
     seed: int = 0,
     strict: bool = False,
+    only_present: bool = True,
 ) -> Dataset:
     """A data set from the RSNA 2019 Kaggle layout, with classes by ``rule`` (see :data:`RULES`).
 
     Only images present in ``image_dir`` are kept (a warning says how many were missing; with
     ``strict=True`` a missing image is an error). ``counts`` samples that many per class, exactly
     as ``from_rsna(...).sample(counts, seed)`` but without building every item first.
+    ``only_present=False`` keeps every labelled image, present or not, so the same seed samples
+    the same images however many are on disk (the built-in cohort then draws the missing ones).
 
     >>> data = from_rsna("rsna-intracranial-hemorrhage-detection", rule="subdural")  # doctest: +SKIP
     """
@@ -241,7 +244,7 @@ def from_rsna(
     csv_path = Path(csv) if csv else root / LABEL_FILE
     image_dir = Path(image_dir) if image_dir else root / IMAGE_FOLDER
     table = read_labels(csv_path)
-    present = _present(table.ids, image_dir)
+    present = _present(table.ids, image_dir) if only_present else np.ones(len(table.ids), dtype=bool)
     n_missing = int((~present).sum())
     if n_missing and (strict or not present.any()):
         raise DataError(
