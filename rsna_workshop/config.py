@@ -33,8 +33,9 @@ def in_checkout() -> bool:
 
 
 def _env_path(name: str) -> Path | None:
+    """The folder a variable names (``~`` and ``$HOME`` expanded: spawners pass them verbatim)."""
     value = os.environ.get(name)
-    return Path(value).expanduser().resolve() if value else None
+    return Path(os.path.expandvars(value)).expanduser().resolve() if value else None
 
 
 def data_dir() -> Path:

@@ -218,7 +218,7 @@ def _read_shard(shard: Path, wanted: dict[str, list[int]]):
     Raises ValueError (or what NumPy and zipfile raise) when the shard is damaged: unreadable,
     truncated, failing its CRC, or holding arrays of the wrong shape, type or values.
     """
-    with np.load(shard) as data:
+    with open(shard, "rb") as handle, np.load(handle) as data:  # our handle: closed on failure too
         keys = data["keys"]
         if keys.ndim != 1 or keys.dtype.kind != "U":
             raise ValueError(f"keys of shape {keys.shape} and type {keys.dtype}")
