@@ -28,10 +28,13 @@ PROBE_START = (
     "def _memory_mb(key):\n"
     "    return int(_re.search(key + r':\\s+(\\d+)', open('/proc/self/status').read())[1]) // 1024\n"
     "_private_peak = [0]\n"
-    "def _sample():\n"
-    "    while True:\n"
-    "        _private_peak[0] = max(_private_peak[0], _memory_mb('RssAnon'))\n"
-    "        _time.sleep(0.05)\n"
+    "def _sample(peak=_private_peak, memory_mb=_memory_mb, sleep=_time.sleep):\n"
+    "    try:\n"
+    "        while True:\n"
+    "            peak[0] = max(peak[0], memory_mb('RssAnon'))\n"
+    "            sleep(0.05)\n"
+    "    except Exception:  # the kernel is shutting down\n"
+    "        pass\n"
     "_threading.Thread(target=_sample, daemon=True).start()"
 )
 #: Put last: prints the kernel's peak resident memory, its sampled peak private memory and its
