@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 import textwrap
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +15,6 @@ from helpers import make_class_folders
 
 from rsna_workshop import cli, config
 from rsna_workshop.datasets import ImageReader, from_folder
-from rsna_workshop.model import embeddings
 from rsna_workshop.model.embeddings import EmbeddingStore, FileDigests
 
 ROWS = np.arange(3 * 1280, dtype=np.float32).reshape(3, 1280)

@@ -1,9 +1,9 @@
 """A class on a shared server: the prepared read-only folder, the attendee's own cache, Binder.
 
-The read-only tests run the attendee's side as a user for whom mode bits count: this user when it
-is not root, else ``nobody`` (root ignores ``chmod a-w``). The Binder test builds a fresh virtual
-environment and runs ``binder/postBuild`` offline (about 12 minutes): it runs only with
-``RSNA_WORKSHOP_BINDER_TEST=1``.
+The read-only tests run the attendee's side on a folder made read-only with ``chmod -R a-w``; as
+root (which ignores mode bits) also bind-mounted read-only in a private mount namespace. The
+Binder test builds a fresh virtual environment and runs ``binder/postBuild`` offline (about 12
+minutes): it runs only with ``RSNA_WORKSHOP_BINDER_TEST=1``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
 import tomllib
 from pathlib import Path
@@ -65,50 +64,36 @@ def test_every_recipes_preprocessing_and_lesson_6s_three_windows_are_prepared():
 # ---- as an attendee, on a read-only folder --------------------------------------------------------
 
 
-def reachable_folder(prefix: str) -> Path:
-    """A new folder under /tmp that every user can enter (pytest's own are private to this user)."""
-    folder = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
-    folder.chmod(0o755)
-    return folder
+def read_only(folder: Path) -> list[str]:
+    """``chmod -R a-w folder``, and the command prefix under which it cannot be written.
 
-
-def writable_by_attendee(folder: Path) -> Path:
-    """``folder`` created and handed to the attendee's user."""
-    folder.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() == 0:
-        shutil.chown(folder, "nobody", "nogroup")
-    return folder
-
-
-def as_attendee(command: list[str]) -> list[str]:
-    """``command`` run by a user for whom read-only mode bits count; skips where none can be had."""
-    if os.geteuid() != 0:
-        return command
-    if not shutil.which("setpriv"):
-        pytest.skip("running as root, and no setpriv to run as nobody: root ignores chmod a-w")
-    wrapped = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *command]
-    if subprocess.run(wrapped[:4] + [sys.executable, "-c", "import rsna_workshop"],
-                      capture_output=True).returncode:
-        pytest.skip("nobody cannot run this Python (its folders are private to root)")
-    return wrapped
-
-
-def make_read_only(folder: Path):
+    Root ignores mode bits, so as root the prefix runs the command in a private mount namespace
+    where ``folder`` is bind-mounted read-only (the kernel refuses every write, even root's);
+    the test is skipped where no such namespace can be made.
+    """
     subprocess.run(["chmod", "-R", "a+rX,a-w", str(folder)], check=True)
+    if os.geteuid() != 0:
+        return []
+    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+    prefix = ["unshare", "--mount", "sh", "-c", script, str(folder)]
+    if not shutil.which("unshare") or subprocess.run(prefix + ["true"], capture_output=True).returncode:
+        pytest.skip("running as root, which ignores chmod a-w, and no mount namespace can be made here "
+                    "to mount the folder read-only")
+    return prefix
 
 
-def remove(folder: Path):
+def writable_again(folder: Path):
     subprocess.run(["chmod", "-R", "u+w", str(folder)], check=True)
-    shutil.rmtree(folder)
 
 
 ATTENDEE = textwrap.dedent("""
-    import warnings
+    import os, warnings
     from rsna_workshop import config
     from rsna_workshop.datasets import from_rsna
     from rsna_workshop.imaging import Preprocess
     from rsna_workshop.model import embed, train
     from rsna_workshop.workshop.classroom import classroom_preprocessings
+    assert not os.access(config.data_dir(), os.W_OK), "the shared folder is writable here"
     warnings.simplefilter("error")  # a cache that cannot be written, or a damaged one, fails
     cohort = from_rsna(config.cohort_dir(), "hemorrhage")
     for preprocess in classroom_preprocessings():
@@ -121,28 +106,29 @@ ATTENDEE = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_an_attendee_reads_the_read_only_folder_and_writes_only_their_own_cache(weights_file):
-    shared = reachable_folder("classroom_")
+def test_an_attendee_reads_the_read_only_folder_and_writes_only_their_own_cache(tmp_path, weights_file):
+    report = prepare_classroom(tmp_path / "prepared", progress=False, scale=0.02)
+    assert (report.folder / ENV_FILE).read_text().count("export ") == 4
     try:
-        report = prepare_classroom(shared / "prepared", progress=False, scale=0.02)
-        assert (shared / "prepared" / ENV_FILE).read_text().count("export ") == 4
-        make_read_only(shared / "prepared")
-        before = sorted(p for p in (shared / "prepared").rglob("*"))
-        home = writable_by_attendee(shared / "home")
+        prefix = read_only(report.folder)
+        before = sorted(report.folder.rglob("*"))
+        home = tmp_path / "home"
+        home.mkdir()
         env = {**os.environ, "HOME": str(home), config.DATA_ENV: str(report.folder),
                config.SHARED_CACHE_ENV: str(report.cache), WEIGHTS_ENV: str(report.weights),
                config.BACKBONE_LOG_ENV: str(home / "backbone.log")}
         env.pop(config.CACHE_ENV, None)  # the default: ~/.cache/rsna_workshop, as the data is read-only
-        done = subprocess.run(as_attendee([sys.executable, "-c", ATTENDEE]), env=env, cwd=home,
+        env.pop("XDG_CACHE_HOME", None)
+        done = subprocess.run(prefix + [sys.executable, "-c", ATTENDEE], env=env, cwd=home,
                               capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr[-3000:]
         assert f"ATTENDEE OK {home / '.cache' / 'rsna_workshop'} 2" in done.stdout
         runs = (home / "backbone.log").read_text().splitlines()
         assert [run.split("\t")[3] for run in runs] == [Preprocess(window="subdural").key]
         assert len(list((home / ".cache" / "rsna_workshop").rglob("*.npz"))) == 1
-        assert sorted(p for p in (shared / "prepared").rglob("*")) == before
+        assert sorted(report.folder.rglob("*")) == before
     finally:
-        remove(shared)
+        writable_again(report.folder)
 
 
 def test_classroom_prepare_prints_the_export_lines(tmp_path, monkeypatch, capsys):
@@ -171,30 +157,31 @@ RUN_NOTEBOOKS = "from rsna_workshop.workshop.runner import run_notebooks; import
 
 @pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get(BINDER_ENV), reason=f"about 12 minutes: set {BINDER_ENV}=1")
-def test_postbuild_in_a_fresh_venv_then_every_notebook_on_the_read_only_folder(weights_file):
-    work = reachable_folder("binder_")
+def test_postbuild_in_a_fresh_venv_then_every_notebook_on_the_read_only_folder(tmp_path, weights_file):
+    venv, classroom, home, out = (tmp_path / name for name in ("venv", "classroom", "home", "executed"))
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+    subprocess.run(pip + ["-r", str(ROOT / "binder" / "requirements.txt")], check=True)
+    build_env = {**os.environ, "PATH": f"{venv / 'bin'}:{os.environ['PATH']}", WEIGHTS_ENV: str(weights_file),
+                 config.OFFLINE_ENV: "1", "RSNA_WORKSHOP_CLASSROOM": str(classroom), "HOME": str(tmp_path)}
+    for name in (config.DATA_ENV, config.CACHE_ENV, config.SHARED_CACHE_ENV, "XDG_CACHE_HOME"):
+        build_env.pop(name, None)
+    subprocess.run([str(ROOT / "binder" / "postBuild")], cwd=ROOT, env=build_env, check=True)
+    home.mkdir()
+    run_env = {**build_env, "HOME": str(home), config.BACKBONE_LOG_ENV: str(home / "backbone.log")}
+    run_env.pop(WEIGHTS_ENV)  # start gives the copy in the read-only folder
+    started = subprocess.run([str(ROOT / "binder" / "start"), "env", "-0"], env=run_env,
+                             capture_output=True, text=True, check=True)  # what start gives the server
+    server_env = dict(line.split("=", 1) for line in started.stdout.split("\0") if "=" in line)
+    assert server_env[config.DATA_ENV] == str(classroom) and server_env[WEIGHTS_ENV].startswith(str(classroom))
     try:
-        venv, classroom = work / "venv", work / "classroom"
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-        subprocess.run(pip + ["-r", str(ROOT / "binder" / "requirements.txt")], check=True)
-        path = f"{venv / 'bin'}:{os.environ['PATH']}"
-        build_env = {**os.environ, "PATH": path, WEIGHTS_ENV: str(weights_file), config.OFFLINE_ENV: "1",
-                     "RSNA_WORKSHOP_CLASSROOM": str(classroom), "HOME": str(work)}
-        for name in (config.DATA_ENV, config.CACHE_ENV, config.SHARED_CACHE_ENV):
-            build_env.pop(name, None)
-        subprocess.run([str(ROOT / "binder" / "postBuild")], cwd=ROOT, env=build_env, check=True)
-        home = writable_by_attendee(work / "home")
-        out = writable_by_attendee(work / "executed")
-        run_env = {**build_env, "HOME": str(home), config.BACKBONE_LOG_ENV: str(home / "backbone.log")}
-        run_env.pop(WEIGHTS_ENV)  # start gives the copy in the read-only folder
-        command = [str(ROOT / "binder" / "start"), "python", "-c", RUN_NOTEBOOKS, str(out),
-                   str(ROOT / "notebooks")]
-        done = subprocess.run(as_attendee(command), cwd=home, env=run_env, capture_output=True,
+        command = [str(venv / "bin" / "python"), "-c", RUN_NOTEBOOKS, str(out), str(ROOT / "notebooks")]
+        done = subprocess.run(read_only(classroom) + command, cwd=home, env=server_env, capture_output=True,
                               text=True, timeout=1800)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         assert len(list(out.glob("*.html"))) == len(list((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")))
         log = home / "backbone.log"
         assert not log.exists(), f"notebooks computed embeddings the shared cache holds:\n{log.read_text()}"
+        assert not (home / ".cache" / "rsna_workshop" / "embeddings").exists()
     finally:
-        remove(work)
+        writable_again(classroom)

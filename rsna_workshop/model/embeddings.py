@@ -145,7 +145,7 @@ def _replace_atomically(folder: Path, name: str, write) -> Path:
 def _memo_key(folder: Path, path: str, member: str | None, stat: os.stat_result) -> str:
     """A memo key: the file relative to the memo folder's parent when it lies inside, else absolute."""
     relative = os.path.relpath(path, folder.parent)
-    name = path if relative.startswith("..") else relative
+    name = path if relative == os.pardir or relative.startswith(os.pardir + os.sep) else relative
     return "\0".join((name, member or "", str(stat.st_size), str(stat.st_mtime_ns)))  # NUL: in no path
 
 
