@@ -196,9 +196,9 @@ async def run_notebook(hub: Hub, user: str, path: Path) -> dict:
     cells = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
     base = f"/user/{user}/api/kernels"
     start = time.monotonic()
-    kernel = await hub.api("POST", base, {"name": "python3"})
-    record = {"notebook": path.name, "failure": None}
+    record, kernel = {"notebook": path.name, "failure": None}, None
     try:
+        kernel = await hub.api("POST", base, {"name": "python3"})
         request = HTTPRequest(f"ws://127.0.0.1:{hub.port}{base}/{kernel['id']}/channels",
                               headers={"Authorization": f"token {hub.token}"})
         websocket = await websocket_connect(request)
@@ -218,7 +218,8 @@ async def run_notebook(hub: Hub, user: str, path: Path) -> dict:
         record["failure"] = record["failure"] or f"{type(error).__name__}: {error}"
         record.setdefault("seconds", round(time.monotonic() - start, 1))
     finally:
-        await hub.api("DELETE", f"{base}/{kernel['id']}")
+        if kernel is not None:
+            await hub.api("DELETE", f"{base}/{kernel['id']}")
     return record
 
 
