@@ -15,6 +15,7 @@ from .model import Classifier, backbone, train
 from .synthetic import build_cohort
 from .version import __version__
 from .workshop import open_data
+from .workshop.classroom import export_lines, prepare_classroom
 from .workshop.lessons import format_table, run_lessons
 from .workshop.runner import run_notebooks
 
@@ -114,6 +115,16 @@ def _notebooks_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _classroom_prepare(args: argparse.Namespace) -> int:
+    report = prepare_classroom(args.folder)
+    print(f"\nReady in {report.seconds:.0f} s: {report.n_slices:,} slices, embedded for "
+          f"{len(report.preprocessings)} preprocessings, in {report.folder}")
+    print(f"Make it read-only for the class:  chmod -R a+rX,a-w {report.folder}")
+    print("Set these in every attendee's server environment (see docs/classroom.md):\n")
+    print("\n".join(export_lines(report)))
+    return 0
+
+
 class _HelpFormatter(argparse.HelpFormatter):
     """Keeps each subcommand's purpose on its own line (argparse under-counts nested indents)."""
 
@@ -178,6 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     lessons.add_argument("--split", choices=SPLITS, default="teachable",
                          help="teachable: random slices per class; patient: whole patients")
     lessons.add_argument("--json", help="write the table as JSON here")
+
+    classroom_cmd = commands.add_parser("classroom", help="prepare a shared server for a class")
+    classroom_sub = classroom_cmd.add_subparsers(dest="action", metavar="ACTION", required=True)
+    classroom = command(classroom_sub, "prepare", _classroom_prepare,
+                        "build the cohort and fill the shared embedding cache for every notebook")
+    classroom.add_argument("folder", help="the shared folder to fill (attendees read it, nobody writes it)")
 
     notebooks_cmd = commands.add_parser("notebooks", help="execute the workshop notebooks")
     notebooks_sub = notebooks_cmd.add_subparsers(dest="action", metavar="ACTION", required=True)

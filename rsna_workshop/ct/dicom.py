@@ -13,8 +13,9 @@ handles:
 - missing ``RescaleSlope`` / ``RescaleIntercept``: 1 and 0, with a warning;
 - the RSNA 2019 12-bit defect (see :func:`has_rsna_12bit_defect`);
 - non-CT files (a file without ``Modality`` is read as CT), compressed pixel data without a
-  decoder installed, and truncated or non-DICOM files: a :class:`DicomError` that names the file
-  and says what to do.
+  decoder installed, and truncated, damaged or non-DICOM files: a :class:`DicomError` that names
+  the file and says what to do, whatever pydicom or NumPy raised (pydicom's warnings about values
+  outside the standard are silenced: what read_ct cannot use ends in that error).
 
 Example
 -------
@@ -52,6 +53,10 @@ META_FIELDS = (
 """The only DICOM fields :func:`read_ct` keeps; no name, birth date or other identifiers."""
 
 _PIP_NAMES = {"gdcm": "python-gdcm"}
+
+# pydicom warns about every value that breaks the standard's rules, which floods a notebook reading
+# old or damaged files; read_ct checks what it uses and raises a DicomError on what it cannot use.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"pydicom\.")
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,16 @@ def read_ct(source, name: str | None = None) -> CTSlice:
     """
     name = name or (str(source) if isinstance(source, (str, os.PathLike)) else "<bytes>")
     ds = _read_dataset(source, name)
+    try:
+        return _ct_slice(ds, name)
+    except DicomError:
+        raise
+    except Exception as exc:  # a damaged header reaches pydicom and NumPy in many ways
+        raise DicomError(f"{name} is damaged ({type(exc).__name__}: {exc}); copy or export it again, "
+                         f"or leave it out") from None
+
+
+def _ct_slice(ds, name: str) -> CTSlice:
     _check_ct(ds, name)
     stored = _stored_values(ds, name)
     hu = _hounsfield_units(ds, stored, name)
@@ -153,7 +168,8 @@ def _read_dataset(source, name: str):
             "export the slice as DICOM, or load a PNG/JPEG as an image instead"
         ) from None
     except Exception as exc:  # pydicom raises many kinds on truncated or garbled files
-        raise DicomError(f"{name} cannot be read as DICOM (truncated or damaged?): {exc}") from None
+        raise DicomError(f"{name} cannot be read as DICOM (truncated or damaged?): {exc}; copy or "
+                         f"export it again") from None
 
 
 def _check_ct(ds, name: str) -> None:

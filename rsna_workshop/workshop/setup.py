@@ -13,7 +13,6 @@ Backbone weights: found (RSNA_WORKSHOP_WEIGHTS)
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,24 +36,6 @@ class Workshop:
     def dataset(self, recipe: Recipe | str, seed: int = 0):
         """The lesson's images from this notebook's data source, sampled with ``seed``."""
         return open_data(recipe, seed=seed, source=self.source)
-
-
-def quiet_tensorflow() -> None:
-    """Import TensorFlow with its start-up log lines silenced (CPU features, CUDA probing).
-
-    They are written straight to the process's error stream, where a notebook shows them in red
-    and alarms people although nothing is wrong. Later messages and all errors still show.
-    """
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    try:
-        import tensorflow as tf
-
-        tf.config.list_physical_devices()
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
 
 
 def _weights_or_explain() -> WeightsSource:
@@ -103,5 +84,4 @@ def prepare(data_source: str | Path = BUILTIN) -> Workshop:
         workshop = Workshop(folder, source)
         print(f"Data: the RSNA Kaggle folder {folder}")
     print(f"Backbone weights: found ({source.origin})")
-    quiet_tensorflow()
-    return workshop
+    return workshop  # TensorFlow is imported (quietly) only when a cell needs the backbone
