@@ -17,6 +17,7 @@ import pydicom
 import pytest
 from helpers import make_rsna
 from PIL import Image
+from pydicom.uid import ExplicitVRLittleEndian
 
 from rsna_workshop.ct import read_ct
 from rsna_workshop.datasets import ImageReader, from_rsna, read_tm, write_tm
@@ -66,19 +67,29 @@ def cohort(tmp_path_factory) -> Path:
 
 
 def header_variants(folder: Path) -> list[bytes]:
-    """One file per distinct header layout (signed, padded, 12-bit, single window, plain)."""
+    """One uncompressed file per distinct header layout (signed, padded, 12-bit, single window,
+    plain), as scanners write them, then the cohort's own deflated files of the same layouts."""
     chosen: dict[tuple, bytes] = {}
     for path in sorted((folder / "stage_2_train").glob("*.dcm")):
         ds = pydicom.dcmread(path, stop_before_pixels=True)
         layout = (ds.PixelRepresentation, ds.BitsStored, "PixelPaddingValue" in ds,
                   isinstance(ds.WindowCenter, pydicom.multival.MultiValue))
         chosen.setdefault(layout, path.read_bytes())
-    return list(chosen.values())
+    return [uncompressed(data) for data in chosen.values()] + list(chosen.values())
+
+
+def uncompressed(data: bytes) -> bytes:
+    """The same DICOM file in Explicit VR Little Endian, without the cohort's deflate."""
+    ds = pydicom.dcmread(io.BytesIO(data))
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
 
 
 def test_damaged_dicom_files_are_read_or_refused_by_name(cohort):
     seeds = header_variants(cohort)
-    assert len(seeds) >= 4
+    assert len(seeds) >= 8
     rng = random.Random(15)
     tally = {"read": 0, "refused": 0}
     with warnings.catch_warnings(record=True) as caught:
