@@ -62,7 +62,7 @@ def misclassified_figure(result, n: int = 8, columns: int = 4):
         return fig
     rows = int(np.ceil(len(wrong) / columns))
     images = result.test_images(wrong)
-    fig, axes = new_figure(rows, columns, size=(4.6 * columns, 5.6 * rows))
+    fig, axes = new_figure(rows, columns, size=(4 * columns, 5 * rows))
     cases = []
     for ax, j, image in zip(axes.flat, wrong, images):
         ax.imshow(image)
@@ -106,7 +106,7 @@ def gradcam_figure(result, indices=None, n: int = 4, class_index: int | None = N
                             f"for {list(classes)}, or None to explain each predicted class.")
     images = result.test_images(indices)
     model = result.classifier.keras_model()
-    fig, axes = new_figure(2, len(indices), size=(4.8 * len(indices), 10.5))
+    fig, axes = new_figure(2, len(indices), size=(4 * len(indices), 9.5))
     maps, cases = [], []
     for column, (j, image) in enumerate(zip(indices, images)):
         k = int(probabilities[j].argmax()) if class_index is None else int(class_index)
