@@ -4,6 +4,7 @@ import sys
 
 import nbformat
 import pytest
+import setup_cells
 from helpers import make_rsna
 from nbformat.v4 import new_code_cell, new_notebook
 
@@ -36,7 +37,7 @@ def test_first_code_cell_is_the_setup_cell_right_after_the_title(path):
     nb = nbformat.read(path, as_version=4)
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
     setup = nb.cells[1]
-    assert setup.cell_type == "code"
+    assert setup.cell_type == "code" and setup.source == setup_cells.SETUP
     lines = setup.source.splitlines()
     assert lines[0].startswith('PACKAGE_URL = "git+https://')
     assert lines[1].startswith('DATA_SOURCE = "builtin"')
@@ -45,11 +46,21 @@ def test_first_code_cell_is_the_setup_cell_right_after_the_title(path):
 
 
 @pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
-def test_colab_badge_opens_this_notebook_from_the_repository_the_setup_installs(path):
+def test_colab_link_is_text_and_opens_this_notebook_from_the_repository_the_setup_installs(path):
     nb = nbformat.read(path, as_version=4)
     repository = nb.cells[1].source.split("github.com/")[1].split('"')[0]
     link = f"https://colab.research.google.com/github/{repository}/blob/main/notebooks/{path.name}"
-    assert "[![Open in Colab]" in nb.cells[0].source and f"]({link})" in nb.cells[0].source
+    assert f"[Open this notebook in Google Colab]({link})" in nb.cells[0].source
+    assert "![" not in nb.cells[0].source  # no image: offline it would show as a broken picture
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
+def test_metadata_is_what_the_kernel_reports_so_opening_changes_nothing(path):
+    metadata = nbformat.read(path, as_version=4).metadata
+    assert metadata.kernelspec == setup_cells.KERNELSPEC
+    reported = setup_cells.language_info()
+    assert {k: v for k, v in metadata.language_info.items() if k != "version"} == \
+        {k: v for k, v in reported.items() if k != "version"}
 
 
 def test_every_notebook_has_objectives_discussion_and_instructor_note():
