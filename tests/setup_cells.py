@@ -28,7 +28,10 @@ if "google.colab" in sys.modules:  # on Colab: install the workshop (about a min
 else:  # in JupyterLab: use the installed package, or this source checkout
     sys.path.append("..")
 from rsna_workshop.workshop.setup import prepare
-workshop = prepare(DATA_SOURCE)'''
+'''
+# Notebooks whose lessons need CT files (patient IDs for leakage, HU for three windows): with
+# "original" they use the built-in cohort (prepare says so).
+NEEDS_CT = {"06_going_further.ipynb"}
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 # A markdown image link (the old badge) or the text link below, on its own line.
 LINK_LINE = re.compile(r"^\[!?\[?Open.*\]\(https://colab\.research\.google\.com/.*\)$", re.MULTILINE)
@@ -44,6 +47,13 @@ def colab_link(name: str) -> str:
     return f"[Open this notebook in Google Colab]({colab_url(name)})"
 
 
+def setup_source(name: str) -> str:
+    """The setup cell of notebook ``name``."""
+    if name in NEEDS_CT:
+        return SETUP + "workshop = prepare(DATA_SOURCE, needs_ct=True)  # the lessons need CT files"
+    return SETUP + "workshop = prepare(DATA_SOURCE)"
+
+
 def language_info() -> dict:
     """The language info ipykernel reports for this Python."""
     from ipykernel.ipkernel import IPythonKernel  # only for writing the notebooks
@@ -57,7 +67,7 @@ def update(path: Path) -> bool:
     before = nbformat.writes(notebook)
     title = notebook.cells[0]
     title.source = LINK_LINE.sub(colab_link(path.name), title.source, count=1)
-    notebook.cells[1].source = SETUP
+    notebook.cells[1].source = setup_source(path.name)
     notebook.metadata = {"kernelspec": KERNELSPEC, "language_info": language_info()}
     after = nbformat.writes(notebook)
     if after != before:

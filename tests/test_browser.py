@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jupyterlab import Lab, chromium, find_chromium, jupyterlab
+from lab_browser import Lab, chromium, find_chromium, jupyterlab
 
 from rsna_workshop.show import widgets
 from rsna_workshop.workshop.runner import workshop_notebooks
@@ -118,8 +118,14 @@ def changed_together(lab: Lab, cell: int, act, theme: str) -> None:
         f"{theme}: status {status - picture:+.0f} ms after the picture, not one update"
 
 
+def back_and_forth(theme: str, dx: float) -> float:
+    """Move one way in the light theme and back in the dark, so screenshots show a usual state."""
+    return -dx if theme == "light" else dx
+
+
 def move_threshold(lab: Lab, cell: int, theme: str) -> None:
-    changed_together(lab, cell, lambda: move_handle(lab, cell, ".noUi-handle", 120), theme)
+    changed_together(lab, cell, lambda: move_handle(lab, cell, ".noUi-handle", back_and_forth(theme, 60)),
+                     theme)
 
 
 def choose_bone_window(lab: Lab, cell: int, theme: str) -> None:
@@ -135,13 +141,18 @@ def choose_bone_window(lab: Lab, cell: int, theme: str) -> None:
 
 
 def move_paint_range(lab: Lab, cell: int, theme: str) -> None:
-    changed_together(lab, cell, lambda: move_handle(lab, cell, ".noUi-handle-lower", -60), theme)
+    changed_together(lab, cell, lambda: move_handle(lab, cell, ".noUi-handle-lower",
+                                                    back_and_forth(theme, 40)), theme)
 
 
 def upload_slice(upload: Path):
     def act(lab: Lab, cell: int, theme: str) -> None:
-        changed_together(lab, cell, lambda: lab.cell(cell).locator("input[type=file]")
-                         .set_input_files(str(upload)), theme)
+        def choose_file():
+            with lab.page.expect_file_chooser() as chooser:
+                lab.cell(cell).get_by_role("button", name="Upload image").click()
+            chooser.value.set_files(str(upload))
+
+        changed_together(lab, cell, choose_file, theme)
         assert "slice.png:" in lab.widget_texts(cell)
     return act
 
@@ -181,8 +192,11 @@ def tagged_cells(path: Path) -> list[int]:
 
 
 def screenshot(lab: Lab, cell: int, target: Path) -> None:
+    """The screen as projected: the file browser folded away, cell ``cell`` at the top."""
+    lab.page.evaluate("() => jupyterapp.shell.collapseLeft()")
     lab.show(cell)
     buffer = lab.page.screenshot()
+    lab.page.evaluate("() => jupyterapp.shell.expandLeft()")
     Image.open(io.BytesIO(buffer)).convert("RGB").save(target, optimize=True)
 
 

@@ -175,7 +175,7 @@ def test_training_panel_shows_a_failure_and_stays_usable():
 
 
 def test_long_runs_draw_at_most_live_frames_pictures():
-    assert [widgets.live_every(n) for n in (1, 15, 50, 51, 75, 250)] == [1, 1, 1, 2, 2, 5]
+    assert [widgets.live_every(n) for n in (1, 15, 30, 31, 75, 250)] == [1, 1, 1, 2, 3, 9]
     for epochs in (15, 75, 250):
         drawn = [e for e in range(1, epochs + 1) if (e - 1) % widgets.live_every(epochs) == 0]
         assert drawn[0] == 1 and len(drawn) <= widgets.LIVE_FRAMES
@@ -200,3 +200,13 @@ def test_status_lines_and_errors_take_the_theme_colours():
     with pytest.raises(ZeroDivisionError):
         broken.train()
     assert "color:var(--jp-error-color1)" in broken.status.value
+
+
+def test_a_picture_file_without_hounsfield_units_gets_a_synthetic_slice_and_says_so(tmp_path, capsys):
+    project = tmp_path / "original-balanced.tm"
+    project.write_bytes(b"zip")
+    box = widgets.window_explorer(project)
+    assert "original-balanced.tm holds pictures without Hounsfield units" in capsys.readouterr().out
+    assert shown(box).shape == (512, 512) and "40 / 80" in box.status.value
+    with pytest.raises(ImageError):
+        widgets.window_explorer(np.zeros((3, 8, 8)))

@@ -24,15 +24,17 @@ from PIL import Image
 from .. import ct, imaging
 from ..errors import ImageError, WorkshopError
 from ..model import train
+from ..synthetic import generate_slice
 from . import figures, pictures
 from .style import new_figure
 
 PICTURE_DPI = 72
-LIVE_FRAMES = 50  # the most curve pictures one training run draws (one per epoch up to 50 epochs)
+LIVE_FRAMES = 30  # the most curve pictures one training run draws (one per epoch up to 30 epochs)
 BATCH_SIZES = (16, 32, 64, 128, 256, 512)  # Teachable Machine's choices
 BIG = widgets.Layout(width="600px")
 NARROW = widgets.Layout(width="420px")  # controls beside a picture
 STYLE = {"description_width": "140px"}
+NO_HOUNSFIELD = (".tm", ".png", ".jpg", ".jpeg")  # picture files: already windowed, no HU
 TEXT_COLOR, ERROR_COLOR = "var(--jp-ui-font-color1)", "var(--jp-error-color1)"  # follow the theme
 
 
@@ -105,8 +107,17 @@ def panel(controls: dict, image: widgets.Image, status: widgets.HTML, beside: bo
 
 
 def hu_of(source) -> np.ndarray:
-    """Hounsfield units from a 2-D array, a ``CTSlice`` or a DICOM file path."""
+    """Hounsfield units from a 2-D array, a ``CTSlice`` or a DICOM file path.
+
+    A file of pictures without Hounsfield units (PNG, JPEG, or a Teachable Machine project as the
+    original workshop published) cannot be windowed: a built-in synthetic slice with a bleed
+    stands in, and one printed line says so.
+    """
     if isinstance(source, (str, Path)):
+        if Path(source).suffix.lower() in NO_HOUNSFIELD:
+            print(f"{Path(source).name} holds pictures without Hounsfield units, which windowing "
+                  f"needs: this explorer shows a slice of the built-in synthetic cohort instead.")
+            return generate_slice(0, level=0.55, subtypes=("intraparenchymal",)).hu
         return ct.read_ct(source).hu
     hu = np.asarray(getattr(source, "hu", source), dtype=np.float32)
     if hu.ndim != 2:

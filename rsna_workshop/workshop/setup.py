@@ -81,14 +81,20 @@ def _rsna_folder(path: str | Path) -> Path:
     return folder.resolve()
 
 
-def prepare(data_source: str | Path = BUILTIN) -> Workshop:
+def prepare(data_source: str | Path = BUILTIN, needs_ct: bool = False) -> Workshop:
     """Check the weights and get the data ready for ``data_source``; print what was found.
 
-    Raises ``WeightsUnavailableError`` (with what to do) when the backbone weights are missing,
+    ``needs_ct``: the notebook's lessons need CT files (Hounsfield units, patient IDs), which the
+    original workshop's project files (pictures) do not hold; with ``"original"`` it then uses the
+    built-in cohort and says so. Raises ``WeightsUnavailableError`` (with what to do) when the backbone weights are missing,
     and ``MissingFileError`` when ``data_source`` is a folder without RSNA data in it.
     """
     print(f"rsna_workshop {__version__} ({Path(__file__).resolve().parent})")
     source = _weights_or_explain()
+    if data_source == ORIGINAL and needs_ct:
+        print("Data: this notebook needs CT files (Hounsfield units, patient IDs), which the original "
+              "workshop's project files do not hold: it uses the built-in synthetic cohort.")
+        data_source = BUILTIN
     if data_source == BUILTIN:
         print("Data: preparing the built-in synthetic head CT cohort (generated on this machine the "
               "first time it is used, then reused)...", flush=True)

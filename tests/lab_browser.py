@@ -251,8 +251,8 @@ class Lab:
     def close(self) -> None:
         """Shut the open notebook's kernel down and close it unsaved (the copy stays as it was)."""
         self.page.evaluate("async () => { const w = jupyterapp.shell.currentWidget; if (!w?.context) return; "
-                           "w.context.model.dirty = false; await w.sessionContext.shutdown(); "
-                           "await jupyterapp.commands.execute('application:close-all'); }")
+                           "w.context.model.dirty = false; await w.sessionContext.session?.shutdown(); "
+                           "w.dispose(); }")
 
     def state(self) -> dict:
         """Dirty flag, kernel status, code cells not run yet, and error outputs so far."""
