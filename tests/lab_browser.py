@@ -66,8 +66,10 @@ def _print_figure_measured(self, filename, *args, dpi=None, format=None, metadat
 
 matplotlib.backend_bases.FigureCanvasBase.print_figure = _print_figure_measured
 '''
-# No notification fetches (offline), no autosave (the test's copies stay as opened).
+# No notification fetches (offline), no autosave (the test's copies stay as opened), every cell
+# laid out (not only those in view), so each picture's size on screen can be measured.
 SETTINGS = {
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
         {"fetchNews": "false", "checkForUpdates": False},
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
@@ -168,8 +170,7 @@ JS_STATE = """() => {
   const w = jupyterapp.shell.currentWidget, cells = [...w.content.model.cells];
   return {dirty: w.context.model.dirty, kernel: w.sessionContext.session?.kernel?.status,
           pending: cells.filter(c => c.type === 'code' && c.executionCount === null).length,
-          running: w.content.node.querySelectorAll('.jp-InputPrompt').length
-                   ? [...w.content.node.querySelectorAll('.jp-InputPrompt')].filter(p => p.textContent.includes('*')).length : 0,
+          running: cells.filter(c => c.type === 'code' && c.executionState === 'running').length,
           errors: cells.flatMap((c, i) => c.type === 'code'
                   ? [...Array(c.outputs.length).keys()].map(k => c.outputs.get(k).toJSON())
                       .filter(o => o.output_type === 'error').map(o => `cell ${i}: ${o.ename}: ${o.evalue}`) : [])};
@@ -239,7 +240,7 @@ class Lab:
 
     def open(self, name: str) -> list[str]:
         """Open notebook ``name`` and wait for its kernel; returns the cells' sources."""
-        self.page.goto(self.url.format(name))
+        self.page.goto(self.url.format(name) + "&reset")  # a fresh workspace: only this notebook
         self.page.wait_for_function("window.jupyterapp?.shell.currentWidget?.context", timeout=60_000)
         self.page.evaluate("async () => { const w = jupyterapp.shell.currentWidget; "
                            "await w.context.ready; await w.sessionContext.ready; }")
@@ -261,14 +262,17 @@ class Lab:
     def run_all(self, timeout: float) -> dict:
         """Run all cells (the Run All command) and wait until all ran and the kernel is idle,
         or an error output appears; returns :meth:`state`."""
-        self.page.evaluate("() => jupyterapp.commands.execute('notebook:run-all-cells')")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        self.page.evaluate("() => { const w = jupyterapp.shell.currentWidget; jupyterapp.shell.activateById(w.id); "
+                           "return jupyterapp.commands.execute('notebook:run-all-cells'); }")
+        start = time.monotonic()
+        while time.monotonic() < start + timeout:
             self.page.wait_for_timeout(1000)
             state = self.state()
             if state["errors"] or (state["pending"] == 0 and state["running"] == 0
                                    and state["kernel"] == "idle"):
                 return state
+            if time.monotonic() > start + 60 and state["running"] == 0 and state["kernel"] == "idle":
+                raise RuntimeError(f"Run All did not run the cells: {state}")
         raise TimeoutError(f"the notebook was still running after {timeout:.0f} s: {self.state()}")
 
     def theme(self, name: str) -> None:

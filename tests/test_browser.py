@@ -65,12 +65,14 @@ def screenshots(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def upload(tmp_path_factory) -> Path:
-    """A head-CT-like PNG to upload to the preview."""
+    """A folder with a head-CT-like PNG per theme to upload to the preview (two, so the second
+    upload changes what the preview shows)."""
+    folder = tmp_path_factory.mktemp("upload")
     yy, xx = np.mgrid[:256, :256]
-    picture = np.where(np.hypot(yy - 128, xx - 128) < 100, 90, 0).astype(np.uint8)
-    path = tmp_path_factory.mktemp("upload") / "slice.png"
-    Image.fromarray(picture).save(path)
-    return path
+    for theme, radius in (("light", 100), ("dark", 80)):
+        picture = np.where(np.hypot(yy - 128, xx - 128) < radius, 90, 0).astype(np.uint8)
+        Image.fromarray(picture).save(folder / f"slice-{theme}.png")
+    return folder
 
 
 # ---- what an attendee does with each widget ----------------------------------------------------
@@ -92,13 +94,9 @@ def press_train(lab: Lab, cell: int, theme: str) -> None:
 
 
 def move_handle(lab: Lab, cell: int, handle: str, dx: float) -> None:
-    """Drag a slider handle ``dx`` pixels with the mouse."""
+    """Move a slider handle ``dx`` pixels: a click on the slider's track there, as with a mouse."""
     box = lab.cell(cell).locator(handle).first.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    lab.page.mouse.move(x, y)
-    lab.page.mouse.down()
-    lab.page.mouse.move(x + dx, y, steps=5)
-    lab.page.mouse.up()
+    lab.page.mouse.click(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2)
 
 
 def changed_together(lab: Lab, cell: int, act, theme: str) -> None:
@@ -150,10 +148,10 @@ def upload_slice(upload: Path):
         def choose_file():
             with lab.page.expect_file_chooser() as chooser:
                 lab.cell(cell).get_by_role("button", name="Upload image").click()
-            chooser.value.set_files(str(upload))
+            chooser.value.set_files(str(upload / f"slice-{theme}.png"))
 
         changed_together(lab, cell, choose_file, theme)
-        assert "slice.png:" in lab.widget_texts(cell)
+        assert f"slice-{theme}.png:" in lab.widget_texts(cell)
     return act
 
 

@@ -43,7 +43,7 @@ def test_threshold_explorer_updates_counts_and_picture_with_the_slider():
     box.controls["threshold"].value = 0.2
     assert box.metrics == evaluation.result_metrics(result, threshold=0.2)
     assert box.image.value != first_picture
-    assert f"Sensitivity {box.metrics.sensitivity}" in box.status.value
+    assert f"Threshold 0.20: sensitivity {box.metrics.sensitivity}" in box.status.value
 
 
 def test_window_explorer_presets_move_the_sliders_and_sliders_go_custom():

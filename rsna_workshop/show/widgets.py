@@ -205,8 +205,8 @@ def threshold_explorer(result, positive=None) -> widgets.VBox:
         fig = figures.threshold_figure(result, controls["threshold"].value, positive)
         box.metrics = fig.data["metrics"]
         show(image, figure_png(fig))
-        set_line(status, f"Sensitivity {box.metrics.sensitivity} &nbsp; "
-                         f"Specificity {box.metrics.specificity}")
+        set_line(status, f"Threshold {controls['threshold'].value:.2f}: sensitivity "
+                         f"{box.metrics.sensitivity} &nbsp; specificity {box.metrics.specificity}")
 
     controls["threshold"].observe(redraw, names="value")
     box = panel(controls, image, status, redraw=redraw)
