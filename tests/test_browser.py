@@ -94,9 +94,13 @@ def press_train(lab: Lab, cell: int, theme: str) -> None:
 
 
 def move_handle(lab: Lab, cell: int, handle: str, dx: float) -> None:
-    """Move a slider handle ``dx`` pixels: a click on the slider's track there, as with a mouse."""
+    """Drag a slider handle ``dx`` pixels with the mouse."""
     box = lab.cell(cell).locator(handle).first.bounding_box()
-    lab.page.mouse.click(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2)
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    lab.page.mouse.move(x, y)
+    lab.page.mouse.down()
+    lab.page.mouse.move(x + dx, y, steps=5)
+    lab.page.mouse.up()
 
 
 def changed_together(lab: Lab, cell: int, act, theme: str) -> None:
@@ -122,16 +126,23 @@ def back_and_forth(theme: str, dx: float) -> float:
 
 
 def move_threshold(lab: Lab, cell: int, theme: str) -> None:
+    """Move the threshold; slider, status line and picture fit the notebook's view at once."""
+    fits(lab, cell, theme)
     changed_together(lab, cell, lambda: move_handle(lab, cell, ".noUi-handle", back_and_forth(theme, 60)),
                      theme)
 
 
+def fits(lab: Lab, cell: int, theme: str) -> None:
+    """The widget of cell ``cell`` is no taller than the part of the notebook on screen."""
+    widget = lab.cell(cell).locator(".jp-OutputArea-output").first.bounding_box()
+    view = lab.page.locator(lab.scope).bounding_box()
+    assert widget["height"] <= view["height"], f"{theme}: the widget is {widget['height']:.0f} px " \
+                                               f"tall, the notebook shows {view['height']:.0f} px"
+
+
 def choose_bone_window(lab: Lab, cell: int, theme: str) -> None:
     """The bone preset; the whole explorer (controls, status, slice) fits the notebook's view."""
-    explorer = lab.cell(cell).locator(".jp-OutputArea-output").first.bounding_box()
-    view = lab.page.locator(lab.scope).bounding_box()
-    assert explorer["height"] <= view["height"], f"{theme}: explorer {explorer['height']:.0f} px tall, " \
-                                                f"the notebook shows {view['height']:.0f} px"
+    fits(lab, cell, theme)
     changed_together(lab, cell, lambda: lab.cell(cell).locator("select").first.select_option("bone"),
                      theme)
     assert "Window 600 / 2800" in lab.widget_texts(cell)

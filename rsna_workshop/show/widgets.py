@@ -199,7 +199,7 @@ def threshold_explorer(result, positive=None) -> widgets.VBox:
     controls = {"threshold": widgets.FloatSlider(0.5, min=0.01, max=0.99, step=0.01,
                                                  description="Threshold", layout=BIG, style=STYLE,
                                                  continuous_update=False, readout_format=".2f")}
-    image, status = picture(), html_line()
+    image, status = picture("900px"), html_line()  # slider, status and picture in one 720 px screen
 
     def redraw(change=None):
         fig = figures.threshold_figure(result, controls["threshold"].value, positive)
