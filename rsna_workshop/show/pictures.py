@@ -61,7 +61,7 @@ def slices_figure(result, positions, title: str, columns: int = 4, saliency: boo
     images = result.test_images(positions)
     model = result.classifier.keras_model() if saliency else None
     rows = int(np.ceil(len(positions) / columns))
-    fig, axes = new_figure(rows, columns, size=(4.6 * columns, 5.6 * rows))
+    fig, axes = new_figure(rows, columns, size=(4 * columns, 5 * rows))
     cases = []
     for ax, j, image in zip(axes.flat, positions, images):
         k = int(probabilities[j].argmax())
@@ -115,7 +115,7 @@ def gradcam_figure(result, indices=None, n: int = 4, class_index: int | None = N
                             f"for {list(classes)}, or None to explain each predicted class.")
     images = result.test_images(indices)
     model = result.classifier.keras_model()
-    fig, axes = new_figure(2, len(indices), size=(4.8 * len(indices), 10.5))
+    fig, axes = new_figure(2, len(indices), size=(4 * len(indices), 9.5))
     maps, cases = [], []
     for column, (j, image) in enumerate(zip(indices, images)):
         k = int(probabilities[j].argmax()) if class_index is None else int(class_index)

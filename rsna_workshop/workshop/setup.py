@@ -6,13 +6,14 @@ The first cell installs the package on Colab, then calls :func:`prepare` with th
 the path of an RSNA Kaggle folder (``stage_2_train.csv`` and ``stage_2_train/``).
 
 >>> workshop = prepare("builtin")                      # doctest: +SKIP
-Data: the built-in synthetic head CT cohort (2,400 slices) in .../data/synthetic
+Data: the built-in synthetic head CT cohort is ready (0 s): .../data/synthetic
 Backbone weights: found (RSNA_WORKSHOP_WEIGHTS)
 >>> data = workshop.dataset(get_recipe("experiment1"), seed=0)   # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from ..ct import LABEL_FILE
 from ..errors import MissingFileError, WeightsUnavailableError
 from ..model import WEIGHTS_ENV, WEIGHTS_FILENAME, resolve_weights
 from ..model.backbone import WeightsSource
-from ..synthetic import build_cohort
+from ..synthetic import ensure_cohort
 from .recipes import Recipe
 from .resolve import BUILTIN, ORIGINAL, open_data
 
@@ -61,21 +62,29 @@ def _rsna_folder(path: str | Path) -> Path:
     return folder.resolve()
 
 
-def prepare(data_source: str | Path = BUILTIN) -> Workshop:
+def prepare(data_source: str | Path = BUILTIN, needs_ct: bool = False) -> Workshop:
     """Check the weights and get the data ready for ``data_source``; print what was found.
 
-    Raises ``WeightsUnavailableError`` (with what to do) when the backbone weights are missing,
-    and ``MissingFileError`` when ``data_source`` is a folder without RSNA data in it.
+    ``needs_ct``: the notebook's lessons need CT files (Hounsfield units, patient IDs), which the
+    original workshop's project files (pictures) do not hold; with ``"original"`` it then uses the
+    built-in cohort and says so. Raises ``WeightsUnavailableError`` (with what to do) when the
+    backbone weights are missing, and ``MissingFileError`` when ``data_source`` is a folder
+    without RSNA data in it.
     """
     print(f"rsna_workshop {__version__} ({Path(__file__).resolve().parent})")
     source = _weights_or_explain()
+    if data_source == ORIGINAL and needs_ct:
+        print("Data: this notebook needs CT files (Hounsfield units, patient IDs), which the original "
+              "workshop's project files do not hold: it uses the built-in synthetic cohort.")
+        data_source = BUILTIN
     if data_source == BUILTIN:
-        print("Data: checking the built-in synthetic head CT cohort (the first time, it is generated: "
-              "about a minute or two)...", flush=True)
-        report = build_cohort()
+        print("Data: preparing the built-in synthetic head CT cohort (generated on this machine the "
+              "first time it is used, then reused)...", flush=True)
+        start = time.perf_counter()
+        folder = ensure_cohort()
         workshop = Workshop(BUILTIN, source)
-        done = f"generated in {report.seconds:.0f} s" if report.built else "ready"
-        print(f"Data: the built-in cohort, {report.n_slices:,} slices, {done}: {report.path}")
+        print(f"Data: the built-in synthetic head CT cohort is ready "
+              f"({time.perf_counter() - start:.0f} s): {folder}")
     elif data_source == ORIGINAL:
         workshop = Workshop(ORIGINAL, source)
         print("Data: the original workshop's project files (downloaded once per lesson, needs internet)")
