@@ -19,7 +19,7 @@ def test_each_cell_button_shows_the_count_and_opens_its_slices():
     predicted = result.test_probabilities.argmax(axis=1)
     matrix = skm.confusion_matrix(result.test_labels, predicted)
     for (i, j), button in box.buttons.items():
-        assert button.description == str(matrix[i, j])
+        assert button.description == f"{matrix[i, j]} {'right' if i == j else 'wrong'}"
     box.buttons[1, 0].click()  # truly hemorrhage, called normal: the missed bleeds
     missed = np.flatnonzero((result.test_labels == 1) & (predicted == 0))
     most_confident = missed[np.argsort(-result.test_probabilities[missed, 0])][:4]

@@ -138,7 +138,6 @@ def test_prepare_without_weights_stops_with_what_to_do(no_weights):
 def test_a_notebook_that_needs_ct_files_uses_the_builtin_cohort_for_original_and_says_so(
         tmp_path, weights_file, monkeypatch, capsys):
     monkeypatch.setattr(setup_notebook, "ensure_cohort", lambda: tmp_path)
-    monkeypatch.setattr(setup_notebook, "quiet_tensorflow", lambda: None)
     assert setup_notebook.prepare("original", needs_ct=True).source == "builtin"
     out = capsys.readouterr().out
     assert "needs CT files" in out and "cohort is ready" in out and str(tmp_path) in out
@@ -173,3 +172,15 @@ def test_each_kernel_is_shut_down_after_its_notebook(tmp_path, monkeypatch):
     _write(source, "02_b.ipynb", "y = 2")
     run_notebooks(tmp_path / "out", folder=source)
     assert len(managers) == 2 and not any(km.is_alive() for km in managers)
+
+
+def test_a_split_by_patient_takes_the_builtin_cohort_when_the_source_has_no_patients(monkeypatch, capsys):
+    asked = []
+    monkeypatch.setattr(setup_notebook, "open_data", lambda recipe, seed, source: asked.append(source))
+    original = setup_notebook.Workshop("original", None)
+    original.dataset("experiment3", seed=1)
+    assert capsys.readouterr().out == ""
+    original.dataset("experiment3", seed=1, needs_patients=True)
+    assert "hold no patient IDs" in capsys.readouterr().out
+    setup_notebook.Workshop("builtin", None).dataset("experiment3", needs_patients=True)
+    assert asked == ["original", "builtin", "builtin"] and capsys.readouterr().out == ""

@@ -29,6 +29,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,7 +57,16 @@ _PIP_NAMES = {"gdcm": "python-gdcm"}
 
 # pydicom warns about every value that breaks the standard's rules, which floods a notebook reading
 # old or damaged files; read_ct checks what it uses and raises a DicomError on what it cannot use.
-warnings.filterwarnings("ignore", category=UserWarning, module=r"pydicom\.")
+# pydicom's own switch stops its validation warnings in every thread; _quiet_pydicom quiets the
+# rest while a file is read (a filter set once at import is dropped by a caller's catch_warnings).
+pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
+
+
+@contextmanager
+def _quiet_pydicom():
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"pydicom\.")
+        yield
 
 
 @dataclass(frozen=True)
@@ -106,9 +116,9 @@ def read_ct(source, name: str | None = None) -> CTSlice:
         pixel data needs a decoder that is not installed.
     """
     name = name or (str(source) if isinstance(source, (str, os.PathLike)) else "<bytes>")
-    ds = _read_dataset(source, name)
     try:
-        return _ct_slice(ds, name)
+        with _quiet_pydicom():
+            return _ct_slice(_read_dataset(source, name), name)
     except DicomError:
         raise
     except Exception as exc:  # a damaged header reaches pydicom and NumPy in many ways

@@ -52,7 +52,8 @@ def confusion_explorer(result, shown: int = SHOWN) -> widgets.VBox:
 
 
 def _cell_button(count: int, diagonal: bool) -> widgets.Button:
-    return widgets.Button(description=str(count), button_style="success" if diagonal else "warning",
+    """A cell: its count, marked right or wrong in words (the theme's own colours keep it legible)."""
+    return widgets.Button(description=f"{count} {'right' if diagonal else 'wrong'}",
                           tooltip="right answers" if diagonal else "mistakes",
                           layout=widgets.Layout(width="120px", height="60px"))
 

@@ -34,9 +34,19 @@ class Workshop:
     source: str | Path  # "builtin", "original" or an RSNA Kaggle folder
     weights: WeightsSource
 
-    def dataset(self, recipe: Recipe | str, seed: int = 0):
-        """The lesson's images from this notebook's data source, sampled with ``seed``."""
-        return open_data(recipe, seed=seed, source=self.source)
+    def dataset(self, recipe: Recipe | str, seed: int = 0, needs_patients: bool = False):
+        """The lesson's images from this notebook's data source, sampled with ``seed``.
+
+        ``needs_patients``: the cell splits by patient, which the original workshop's project files
+        (pictures without patient IDs) cannot give; with ``"original"`` the built-in cohort is used
+        instead, and one line says so.
+        """
+        source = self.source
+        if needs_patients and source == ORIGINAL:
+            print("The original workshop's project files hold no patient IDs, so this split by patient "
+                  "uses the built-in synthetic cohort.", flush=True)
+            source = BUILTIN
+        return open_data(recipe, seed=seed, source=source)
 
 
 def _weights_or_explain() -> WeightsSource:
