@@ -76,8 +76,24 @@ def test_color_code_explorer_follows_range_opacity_and_skull_mask():
     box.controls["inside_skull"].value = True
     expected = imaging.color_code(hu, blood_hu=(20, 90), inside_skull=True)
     np.testing.assert_array_equal(shown(box)[:, -128:], expected)
+    box.controls["outline"].value = True  # the colour-blind view: a blue edge, no red
+    outlined = shown(box)[:, -128:]
+    blue = np.all(outlined == imaging.blood.OUTLINE_RGB, axis=2)
+    inside = imaging.blood_pixels(hu, (20, 90), inside_skull=True)
+    assert blue.any() and not np.all(outlined == (255, 0, 0), axis=2).any()
+    assert blue[~inside].sum() > 0 and (inside & ~blue).sum() > 0  # an edge: some out, most in
+    assert "outlined in blue" in box.status.value
     box.controls["opacity"].value = 0.0
     assert box.painted_fraction == 0.0
+
+
+def test_blood_outline_is_the_edge_of_the_painted_pixels():
+    hu = np.full((9, 9), 20.0)
+    hu[2:7, 2:7] = 70.0
+    blue = np.all(imaging.outline_blood(hu) == imaging.blood.OUTLINE_RGB, axis=2)
+    assert not blue[4, 4] and not blue[0, 0]  # the middle and far outside keep their gray
+    assert blue[2, 2] and blue[1, 4] and blue[3, 3]  # the edge, one pixel out and one in
+    assert blue.sum() == 7 * 7 - 1
 
 
 def test_preview_shows_the_probabilities_of_an_uploaded_png():

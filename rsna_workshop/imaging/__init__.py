@@ -12,9 +12,10 @@ gives, and returns uint8 images.
 (224, 224, 3)
 """
 
-from .blood import BLOOD_HU, BONE_HU, color_code, skull_interior
+from .blood import BLOOD_HU, BONE_HU, blood_pixels, color_code, outline_blood, skull_interior
 from .model_input import MODEL_SIZE, Preprocess, load_image, square_crop, to_model_size
 from .windows import WINDOWS, multi_window, resolve_window, window
 
-__all__ = ["BLOOD_HU", "BONE_HU", "MODEL_SIZE", "WINDOWS", "Preprocess", "color_code", "load_image",
-           "multi_window", "resolve_window", "skull_interior", "square_crop", "to_model_size", "window"]
+__all__ = ["BLOOD_HU", "BONE_HU", "MODEL_SIZE", "WINDOWS", "Preprocess", "blood_pixels", "color_code",
+           "load_image", "multi_window", "outline_blood", "resolve_window", "skull_interior",
+           "square_crop", "to_model_size", "window"]

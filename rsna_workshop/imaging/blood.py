@@ -47,6 +47,9 @@ Thick slices cut the skull obliquely near the vertex and widen the rim: raise th
 SKULL_GAP_PX = 24
 """Gaps in the skull up to about this wide (pixels) are bridged by :func:`skull_interior`."""
 
+OUTLINE_RGB = (0, 114, 178)
+"""The blue (Okabe-Ito palette) of :func:`outline_blood`, for viewers who cannot tell red from gray."""
+
 
 def skull_interior(hu: np.ndarray, margin: int = SKULL_MARGIN_PX, bone_hu: float = BONE_HU,
                    gap: int = SKULL_GAP_PX) -> np.ndarray:
@@ -151,9 +154,7 @@ def color_planes(hu, blood_hu, opacity, inside_skull, window) -> tuple[np.ndarra
     check_opacity(opacity)
     hu = np.asarray(hu)
     gray = gray_levels(hu, *resolve_window(window))
-    painted = (hu >= low) & (hu <= high)
-    if inside_skull:
-        painted &= skull_interior(hu)
+    painted = blood_pixels(hu, (low, high), inside_skull)
     kept = np.arange(256, dtype=np.float32) * np.float32(1 - opacity)
     red_lut = np.floor(kept + np.float32(255 * opacity) + 0.5).astype(np.uint8)
     dark_lut = np.floor(kept + 0.5).astype(np.uint8)
@@ -162,6 +163,40 @@ def color_planes(hu, blood_hu, opacity, inside_skull, window) -> tuple[np.ndarra
     red[painted] = red_lut[under]
     green_blue[painted] = dark_lut[under]
     return red, green_blue
+
+
+def blood_pixels(hu: np.ndarray, blood_hu=BLOOD_HU, inside_skull: bool = False) -> np.ndarray:
+    """Boolean mask of the pixels :func:`color_code` paints."""
+    low, high = check_blood_range(blood_hu)
+    hu = np.asarray(hu)
+    painted = (hu >= low) & (hu <= high)
+    return painted & skull_interior(hu) if inside_skull else painted
+
+
+def outline_blood(hu: np.ndarray, blood_hu=BLOOD_HU, inside_skull: bool = False,
+                  window="brain") -> np.ndarray:
+    """The windowed slice with the edge of the painted pixels drawn in :data:`OUTLINE_RGB`.
+
+    For human eyes only (the model sees :func:`color_code`): an outline in a blue that differs
+    from every gray level in brightness stays visible to colour-blind viewers, for whom red paint
+    on gray tissue can look like a darker gray.
+
+    Example
+    -------
+    >>> hu = np.full((5, 5), 20.0); hu[1:4, 1:4] = 70.0
+    >>> int((outline_blood(hu)[..., 2] == OUTLINE_RGB[2]).sum())
+    25
+    """
+    painted = blood_pixels(hu, blood_hu, inside_skull)
+    edge = painted & ~_eroded(painted)
+    rgb = np.repeat(gray_levels(np.asarray(hu), *resolve_window(window))[..., None], 3, axis=2)
+    rgb[_dilate(edge, 1)] = OUTLINE_RGB
+    return rgb
+
+
+def _eroded(mask: np.ndarray) -> np.ndarray:
+    """``mask`` less its pixels that touch a pixel outside it (any of the 8 neighbours)."""
+    return ~_dilate(~mask, 1)
 
 
 def check_blood_range(blood_hu) -> tuple[float, float]:

@@ -263,8 +263,8 @@ def window_explorer(source) -> widgets.VBox:
 def color_code_explorer(source) -> widgets.VBox:
     """Paint a HU range red on a brain-window slice: range slider, opacity, skull mask on/off.
 
-    Shows the plain slice beside the colour-coded one; ``box.painted_fraction`` is the share of
-    pixels painted.
+    Shows the plain slice beside the colour-coded one, or beside the painted pixels' outline in
+    blue for colour-blind eyes; ``box.painted_fraction`` is the share of pixels painted.
     """
     hu = hu_of(source)
     low, high = imaging.BLOOD_HU
@@ -275,20 +275,25 @@ def color_code_explorer(source) -> widgets.VBox:
                                        layout=BIG, style=STYLE),
         "inside_skull": widgets.Checkbox(False, description="Only inside the skull",
                                          layout=BIG, style=STYLE),
+        "outline": widgets.Checkbox(False, description="Blue outline instead (colour-blind view)",
+                                    layout=BIG, style=STYLE),
     }
     image, status = picture(), html_line()
     plain = imaging.window(hu, "brain")
 
     def redraw(change=None):
         lo, hi = controls["blood_hu"].value
-        coded = imaging.color_code(hu, blood_hu=(lo, hi), opacity=controls["opacity"].value,
-                                   inside_skull=controls["inside_skull"].value)
-        painted = np.any(coded != plain[..., None], axis=2) if controls["opacity"].value else \
-            np.zeros(hu.shape, bool)
+        skull = controls["inside_skull"].value
+        opacity = controls["opacity"].value
+        painted = imaging.blood_pixels(hu, (lo, hi), skull) if opacity else np.zeros(hu.shape, bool)
         box.painted_fraction = float(painted.mean())
+        outline = controls["outline"].value
+        coded = imaging.outline_blood(hu, (lo, hi), skull) if outline else \
+            imaging.color_code(hu, blood_hu=(lo, hi), opacity=opacity, inside_skull=skull)
         gap = np.full((hu.shape[0], 8, 3), 255, np.uint8)
         show(image, array_png(np.hstack([np.repeat(plain[..., None], 3, axis=2), gap, coded])))
-        set_line(status, f"{lo} to {hi} HU painted red: {box.painted_fraction:.1%} of the pixels")
+        shown_as = "outlined in blue" if outline else "painted red"
+        set_line(status, f"{lo} to {hi} HU {shown_as}: {box.painted_fraction:.1%} of the pixels")
 
     for control in controls.values():
         control.observe(redraw, names="value")
