@@ -326,3 +326,24 @@ def test_reads_the_cohort_that_synthetic_writes(tmp_path):
     patients = np.array(data.patient_ids())
     assert set(patients[train]).isdisjoint(patients[test])
     assert data.image(0).shape == (224, 224, 3)
+
+
+def test_painting_the_truth_reads_each_slices_mask_and_explains_a_source_without(tmp_path):
+    root = make_rsna(tmp_path / "rsna")
+    (root / "masks").mkdir()
+    data = from_rsna(root, "hemorrhage")
+    for item in data.items:
+        truth = np.zeros((32, 32), np.uint8)
+        truth[:, :16] = 1 if item.label == "hemorrhage" else 0
+        Image.fromarray(truth).save(item.mask)
+    painted = data.with_preprocess(Preprocess(color_code=True, paint="truth"))
+    bleed = painted.labels().tolist().index(1)
+    red = np.all(painted.image(bleed) == (255, 0, 0), axis=2)
+    assert red[:, :100].all() and not red[:, 124:].any()  # the left half, resized to 224
+    assert not np.all(painted.image(painted.labels().tolist().index(0)) == (255, 0, 0), axis=2).any()
+    data.items[0].mask.unlink()
+    with pytest.raises(DataError, match="Cannot read the mask of .* rsna-workshop data build --force"):
+        painted.image(0)
+    no_masks = from_rsna(make_rsna(tmp_path / "plain"), "hemorrhage")
+    with pytest.raises(DataError, match="has no ground-truth mask: .*built-in synthetic cohort only"):
+        no_masks.with_preprocess(Preprocess(color_code=True, paint="truth")).image(0)

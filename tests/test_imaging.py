@@ -298,3 +298,25 @@ def test_load_image_names_what_it_cannot_decode(tmp_path):
         load_image(ct_bytes(np.zeros((64, 64)))[:1000], name="half.dcm")
     with pytest.raises(ValueError, match=r"gone\.png: cannot read the file"):
         load_image(tmp_path / "gone.png")
+
+
+def test_painting_the_ground_truth_paints_exactly_the_mask():
+    hu = np.full((64, 64), 30.0)
+    hu[10:20, 10:20] = 70.0  # blood-range pixels the mask does not call bleed
+    truth = np.zeros((64, 64), np.uint8)
+    truth[40:50, 40:50] = 5  # a bleed at brain density, which the HU rule would miss
+    step = Preprocess(color_code=True, paint="truth", window=(30, 60))
+    gray = window(hu, (30, 60))
+    green_blue = np.where(truth > 0, 0, gray).astype(np.uint8)
+    expected = np.dstack([np.where(truth > 0, 255, gray).astype(np.uint8), green_blue, green_blue])
+    np.testing.assert_array_equal(step(hu, truth=truth), to_model_size(expected))
+    assert step.key == "v2-w30:60-redtruth-op1"
+    assert "true bleed (ground-truth mask) painted red" in step.describe()
+    with pytest.raises(ImageError, match="only the built-in synthetic cohort has masks"):
+        step(hu)
+    with pytest.raises(ImageError, match=r"mask is \(8, 8\), the slice \(64, 64\)"):
+        step(hu, truth=np.zeros((8, 8)))
+    with pytest.raises(SettingsError, match="set color_code=True as well"):
+        Preprocess(paint="truth")
+    with pytest.raises(SettingsError, match="paint must be 'hu'"):
+        Preprocess(color_code=True, paint="mask")

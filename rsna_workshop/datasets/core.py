@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
+from PIL import Image
 
 from ..errors import DataError, SettingsError
 from ..imaging import MODEL_SIZE, Preprocess, load_image
@@ -111,7 +112,8 @@ def _has_disease_word(name: str) -> bool:
 class Item:
     """One image of a data set.
 
-    ``source`` is a file (DICOM, PNG or JPEG) or, with ``member`` set, the zip archive holding it.
+    ``source`` is a file (DICOM, PNG or JPEG) or, with ``member`` set, the zip archive holding it;
+    ``mask``, where the source has one, the PNG of its ground-truth hemorrhage mask.
     """
 
     id: str
@@ -119,6 +121,7 @@ class Item:
     label: str
     patient_id: str | None = None
     member: str | None = None
+    mask: Path | None = None
 
     @property
     def name(self) -> str:
@@ -167,7 +170,22 @@ class ImageReader:
     def image(self, i: int) -> np.ndarray:
         """The model-ready (224, 224, 3) uint8 image of item ``i``."""
         item = self.dataset.items[i]
-        return load_image(self.read_bytes(item), self.dataset.preprocess, name=item.name)
+        preprocess = self.dataset.preprocess
+        truth = _truth(item) if preprocess.color_code and preprocess.paint == "truth" else None
+        return load_image(self.read_bytes(item), preprocess, name=item.name, truth=truth)
+
+
+def _truth(item: Item) -> np.ndarray:
+    """The ground-truth hemorrhage mask of ``item``."""
+    if item.mask is None:
+        raise DataError(f"'{item.name}' has no ground-truth mask: painting the true bleed works on the "
+                        f"built-in synthetic cohort only. Use Preprocess(color_code=True) instead.")
+    try:
+        with Image.open(item.mask) as mask:
+            return np.asarray(mask)
+    except OSError as error:
+        raise DataError(f"Cannot read the mask of '{item.name}' ({item.mask}): {error}. Build the "
+                        f"cohort again: rsna-workshop data build --force") from None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..ct.rsna import IMAGE_FOLDER, LABEL_FILE, LABELS, PATIENT_FILE, SUBTYPES
+from ..ct.rsna import IMAGE_FOLDER, LABEL_FILE, LABELS, MASK_FOLDER, PATIENT_FILE, SUBTYPES
 from ..errors import DataError
 from .core import Dataset, Item, guess_positive, sample_indices
 
@@ -274,12 +274,12 @@ def from_rsna(
         kept = kept[sample_indices(class_of[kept], classes, counts, seed)]
     patient_file = root / PATIENT_FILE
     patients = read_patients(patient_file) if patient_file.is_file() else {}
+    mask_dir = root / MASK_FOLDER if (root / MASK_FOLDER).is_dir() else None
     items = []
     for i in kept:
         image_id = table.ids[i].decode()
-        items.append(
-            Item(image_id, image_dir / f"{image_id}.dcm", classes[class_of[i]], patients.get(image_id))
-        )
+        items.append(Item(image_id, image_dir / f"{image_id}.dcm", classes[class_of[i]],
+                          patients.get(image_id), mask=mask_dir and mask_dir / f"{image_id}.png"))
     dataset = Dataset(classes, items, name=f"{root.name} ({'/'.join(classes)})",
                       positive=guess_positive(classes))
     empty = [name for name, n in dataset.counts().items() if n == 0]

@@ -148,13 +148,17 @@ def color_code(
     return np.dstack([red, green_blue, green_blue])
 
 
-def color_planes(hu, blood_hu, opacity, inside_skull, window) -> tuple[np.ndarray, np.ndarray]:
-    """The red plane and the (equal) green and blue plane of :func:`color_code`."""
-    low, high = check_blood_range(blood_hu)
+def color_planes(hu, blood_hu, opacity, inside_skull, window,
+                 painted: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The red plane and the (equal) green and blue plane of :func:`color_code`.
+
+    ``painted``, a boolean mask, replaces the HU rule (a ground-truth bleed, say).
+    """
     check_opacity(opacity)
     hu = np.asarray(hu)
     gray = gray_levels(hu, *resolve_window(window))
-    painted = blood_pixels(hu, (low, high), inside_skull)
+    if painted is None:
+        painted = blood_pixels(hu, blood_hu, inside_skull)
     kept = np.arange(256, dtype=np.float32) * np.float32(1 - opacity)
     red_lut = np.floor(kept + np.float32(255 * opacity) + 0.5).astype(np.uint8)
     dark_lut = np.floor(kept + 0.5).astype(np.uint8)

@@ -99,6 +99,10 @@ class Preprocess:
         Opacity of the red paint.
     multi_window : bool
         Brain, subdural and bone windows as R, G, B instead (``window`` and colour-coding unused).
+    paint : {"hu", "truth"}
+        With ``color_code``, what is painted: the pixels in ``blood_hu`` (the workshop's rule), or
+        the slice's ground-truth hemorrhage mask (the built-in cohort's, passed as ``truth``): the
+        upper bound a perfect segmentation would give.
 
     Example
     -------
@@ -115,6 +119,7 @@ class Preprocess:
     blood_hu: tuple[float, float] = BLOOD_HU
     opacity: float = 1.0
     multi_window: bool = False
+    paint: str = "hu"
 
     VERSION = 2  # bump when the pixels a given key produces change (it invalidates caches)
 
@@ -127,9 +132,16 @@ class Preprocess:
         check_opacity(self.opacity)
         if self.multi_window and self.color_code:
             raise SettingsError("choose multi_window or color_code, not both")
+        if self.paint not in ("hu", "truth"):
+            raise SettingsError(f"paint must be 'hu' (the blood HU range) or 'truth' (the ground-truth "
+                                f"mask), not {self.paint!r}")
+        if self.paint == "truth" and not self.color_code:
+            raise SettingsError("paint='truth' paints the true bleed red: set color_code=True as well")
 
-    def __call__(self, hu: np.ndarray, file_window: tuple[float, float] | None = None) -> np.ndarray:
-        """The model-ready image of ``hu``; ``file_window`` is used when ``window="file"``."""
+    def __call__(self, hu: np.ndarray, file_window: tuple[float, float] | None = None,
+                 truth: np.ndarray | None = None) -> np.ndarray:
+        """The model-ready image of ``hu``; ``file_window`` is used when ``window="file"``, and
+        ``truth`` (the slice's hemorrhage mask, nonzero where it bleeds) when ``paint="truth"``."""
         hu = np.asarray(hu)
         if hu.ndim != 2:
             raise ImageError(f"expected a 2-D array of Hounsfield units, got shape {hu.shape}")
@@ -137,10 +149,22 @@ class Preprocess:
             return _model_rgb(multi_window_planes(hu))
         shown = (file_window or "brain") if self.window == "file" else self.window
         if self.color_code:
-            red, green_blue = color_planes(hu, self.blood_hu, self.opacity, self.inside_skull, shown)
+            painted = self._truth_mask(truth, hu.shape) if self.paint == "truth" else None
+            red, green_blue = color_planes(hu, self.blood_hu, self.opacity, self.inside_skull, shown,
+                                           painted)
             return _model_rgb([red, green_blue, green_blue])
         gray = window(hu, shown)
         return _model_rgb([gray, gray, gray])
+
+    @staticmethod
+    def _truth_mask(truth, shape) -> np.ndarray:
+        if truth is None:
+            raise ImageError("painting the true bleed needs the slice's ground-truth mask, and only the "
+                             "built-in synthetic cohort has masks: use paint='hu' for other images")
+        truth = np.asarray(truth)
+        if truth.shape != shape:
+            raise ImageError(f"the ground-truth mask is {truth.shape}, the slice {shape}: they must match")
+        return truth > 0
 
     def to_dict(self) -> dict:
         """The settings as plain JSON-able values (see :meth:`from_dict`)."""
@@ -162,6 +186,8 @@ class Preprocess:
             name = f"w{_num(name[0])}:{_num(name[1])}"
         if not self.color_code:
             return f"v{self.VERSION}-{name}"
+        if self.paint == "truth":
+            return f"v{self.VERSION}-{name}-redtruth-op{_num(self.opacity)}"
         low, high = self.blood_hu
         skull = "-skull" if self.inside_skull else ""
         return f"v{self.VERSION}-{name}-red{_num(low)}:{_num(high)}-op{_num(self.opacity)}{skull}"
@@ -179,12 +205,15 @@ class Preprocess:
             shown = f"window {_num(self.window[0])}/{_num(self.window[1])}"
         if not self.color_code:
             return shown
+        if self.paint == "truth":
+            return f"{shown}, the true bleed (ground-truth mask) painted red at opacity {_num(self.opacity)}"
         low, high = self.blood_hu
         where = " inside the skull" if self.inside_skull else ""
         return f"{shown}, {_num(low)}-{_num(high)} HU painted red{where} at opacity {_num(self.opacity)}"
 
 
-def load_image(source, preprocess: Preprocess = Preprocess(), name: str | None = None) -> np.ndarray:
+def load_image(source, preprocess: Preprocess = Preprocess(), name: str | None = None,
+               truth: np.ndarray | None = None) -> np.ndarray:
     """A model-ready (224, 224, 3) uint8 image from a DICOM, PNG or JPEG file or its bytes.
 
     DICOM (the 'DICM' marker at byte 128, or a ``.dcm`` name) goes through
@@ -208,7 +237,7 @@ def load_image(source, preprocess: Preprocess = Preprocess(), name: str | None =
         name = name or "<bytes>"
     if ct.is_dicom(data, name):
         slice_ = ct.read_ct(data, name=name)
-        return preprocess(slice_.hu, file_window=slice_.window)
+        return preprocess(slice_.hu, file_window=slice_.window, truth=truth)
     try:
         with Image.open(io.BytesIO(data)) as picture:
             rgb = np.asarray(ImageOps.exif_transpose(picture).convert("RGB"))

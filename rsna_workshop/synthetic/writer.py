@@ -24,10 +24,9 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset, write_file_meta_info
 from pydicom.uid import CTImageStorage, DeflatedExplicitVRLittleEndian
 
-from ..ct.rsna import IMAGE_FOLDER
+from ..ct.rsna import IMAGE_FOLDER, MASK_FOLDER
 from .plan import PADDING_VALUE, SLICE_MM, SliceJob, draw
 
-MASK_FOLDER = "masks"
 TEMP_SUFFIX = ".tmp"  # files being written; never ``.dcm`` or ``.png``, so no reader picks them up
 DEFLATE_LEVEL = 1  # 4x smaller than raw; higher levels save 5 % at five times the time
 
