@@ -15,6 +15,7 @@ from .model import Classifier, backbone, train
 from .synthetic import build_cohort
 from .version import __version__
 from .workshop import open_data
+from .workshop.classroom import export_lines, prepare_classroom
 from .workshop.lessons import format_table, run_lessons
 from .workshop.recipes import SETTINGS_CHOICES
 from .workshop.runner import run_notebooks
@@ -58,11 +59,11 @@ def _weights_where(args: argparse.Namespace) -> int:
 
 
 def _data_build(args: argparse.Namespace) -> int:
-    report = build_cohort(args.out, seed=args.seed, force=args.force)
+    report = build_cohort(args.out, seed=args.seed, force=args.force, scale=args.scale, progress=True)
     if report.built:
         print(
-            f"Built {report.n_slices} slices in {report.seconds:.1f} s "
-            f"({report.nbytes / 1e6:.0f} MB): {report.path}"
+            f"Built the cohort in {report.seconds:.1f} s: {report.n_slices} slices, "
+            f"{report.nbytes / 1e6:.0f} MB on disk: {report.path}"
         )
     else:
         print(f"The cohort is already built ({report.n_slices} slices), nothing to do: {report.path}")
@@ -119,6 +120,16 @@ def _notebooks_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _classroom_prepare(args: argparse.Namespace) -> int:
+    report = prepare_classroom(args.folder)
+    print(f"\nReady in {report.seconds:.0f} s: {report.n_slices:,} slices, embedded for "
+          f"{len(report.preprocessings)} preprocessings, in {report.folder}")
+    print(f"Make it read-only for the class:  chmod -R a+rX,a-w {report.folder}")
+    print("Set these in every attendee's server environment (see docs/classroom.md):\n")
+    print("\n".join(export_lines(report)))
+    return 0
+
+
 class _HelpFormatter(argparse.HelpFormatter):
     """Keeps each subcommand's purpose on its own line (argparse under-counts nested indents)."""
 
@@ -154,7 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     build = command(data_sub, "build", _data_build, "build the built-in synthetic head CT cohort (once)")
     build.add_argument("--out", type=Path, default=None, help="target folder (default: data/synthetic)")
     build.add_argument("--seed", type=int, default=0, help="random seed of the cohort")
-    build.add_argument("--force", action="store_true", help="rebuild even if it exists")
+    build.add_argument("--scale", type=float, default=1.0, help="fraction of the full cohort (quick tries)")
+    build.add_argument("--force", action="store_true", help="draw every slice again, even those on disk")
     download = command(data_sub, "download", _data_download, "download an original workshop project file (online)")
     download.add_argument("name", help="project name, e.g. experiment1")
 
@@ -185,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
                          help="original: the original workshop's epochs and learning rates (default); "
                               "teachable-machine: Teachable Machine's defaults (50 epochs, 0.001)")
     lessons.add_argument("--json", help="write the tables (one per split) as JSON here")
+
+    classroom_cmd = commands.add_parser("classroom", help="prepare a shared server for a class")
+    classroom_sub = classroom_cmd.add_subparsers(dest="action", metavar="ACTION", required=True)
+    classroom = command(classroom_sub, "prepare", _classroom_prepare,
+                        "build the cohort and fill the shared embedding cache for every notebook")
+    classroom.add_argument("folder", help="the shared folder to fill (attendees read it, nobody writes it)")
 
     notebooks_cmd = commands.add_parser("notebooks", help="execute the workshop notebooks")
     notebooks_sub = notebooks_cmd.add_subparsers(dest="action", metavar="ACTION", required=True)

@@ -156,3 +156,67 @@ def test_history_measures_and_report():
     assert (record["n_train"], record["n_test"], record["train_accuracy"]) == (10, 4, 0.9)
     assert "Trained 2 epochs (batch 16, learning rate 0.001, seed 0) on 10 images in 1.2 s" in (
         evaluation.summary(result))
+
+
+# ---- comparing two models -------------------------------------------------------------------------
+
+
+def test_newcombe_interval_matches_the_published_examples():
+    # Newcombe, Statistics in Medicine 1998;17:873-890, table II, method 10
+    low, high = evaluation.difference_interval(evaluation.wilson_interval(56, 70),
+                                               evaluation.wilson_interval(48, 80))
+    assert (low, high) == (pytest.approx(0.0524, abs=1e-4), pytest.approx(0.3339, abs=1e-4))
+    low, high = evaluation.difference_interval(evaluation.wilson_interval(9, 10),
+                                               evaluation.wilson_interval(3, 10))
+    assert (low, high) == (pytest.approx(0.1705, abs=1e-4), pytest.approx(0.8090, abs=1e-4))
+
+
+def test_mcnemar_exact_is_the_two_sided_binomial_tail_of_the_discordant_slices():
+    assert evaluation.mcnemar_exact(10, 2) == pytest.approx(2 * (1 + 12 + 66) / 2**12)
+    assert evaluation.mcnemar_exact(0, 0) == 1.0 and evaluation.mcnemar_exact(3, 3) == 1.0
+
+
+def scored(right_a, right_b, ids=None, labels=None):
+    """Two results on the same slices whose right/wrong per slice is given (two classes)."""
+    labels = np.array(labels if labels is not None else [1] * len(right_a))
+
+    def make(right, test_ids):
+        predicted = np.where(right, labels, 1 - labels)
+        return make_result(test_labels=labels, test_probabilities=np.eye(2)[predicted] * 0.8 + 0.1,
+                           test_ids=test_ids, classes=("normal", "hemorrhage"), positive="hemorrhage")
+
+    ids = ids or [f"s{i}" for i in range(len(right_a))]
+    return make(np.array(right_a, bool), ids), make(np.array(right_b, bool), list(ids))
+
+
+def test_paired_comparison_counts_the_slices_only_one_model_got_right():
+    a, b = scored([1] * 40 + [1] * 12 + [0] * 2 + [0] * 6, [1] * 40 + [0] * 12 + [1] * 2 + [0] * 6)
+    c = evaluation.compare_results(a, b)
+    assert c.paired and (c.a_only, c.b_only) == (12, 2) and c.a.successes == 52 and c.b.successes == 42
+    assert c.p_value == pytest.approx(evaluation.mcnemar_exact(12, 2)) and c.verdict == "better"
+    assert evaluation.compare_results(b, a).verdict == "worse"
+
+
+def test_a_few_points_on_a_small_test_set_cannot_be_told_apart():
+    a, b = scored([1] * 7 + [0] * 3, [1] * 6 + [0] * 4)  # 70 % against 60 % on 10 slices
+    c = evaluation.compare_results(a, b)
+    assert c.difference == pytest.approx(0.1) and c.verdict == "cannot tell apart"
+
+
+def test_different_test_slices_are_compared_unpaired():
+    a, _ = scored([1] * 150 + [0] * 5, [1] * 155)
+    b, _ = scored([1] * 222 + [0] * 78, [1] * 300, ids=[f"other{i}" for i in range(300)])
+    c = evaluation.compare_results(a, b)
+    assert not c.paired and c.a_only is None and c.low < c.difference < c.high
+    assert c.verdict == "better" and c.p_value < 1e-6
+
+
+def test_sensitivity_is_compared_on_the_positive_slices_only():
+    labels = [1] * 6 + [0] * 6
+    a, b = scored([1] * 6 + [0] * 6, [0] * 6 + [1] * 6, labels=labels)
+    sens = evaluation.compare_results(a, b, "sensitivity")
+    spec = evaluation.compare_results(a, b, "specificity")
+    assert (sens.a.n, sens.a_only, sens.b_only) == (6, 6, 0)
+    assert (spec.a.successes, spec.b.successes) == (0, 6)
+    with pytest.raises(SettingsError, match="measure must be one of"):
+        evaluation.compare_results(a, b, "auc")

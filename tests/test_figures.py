@@ -127,7 +127,7 @@ def test_misclassified_figure_says_when_there_are_no_mistakes():
     result = fake_result()
     result.test_probabilities = np.eye(2)[result.test_labels]
     fig = pictures.misclassified_figure(result)
-    assert fig.data["cases"] == [] and "No misclassified" in texts(fig.axes[0])[0]
+    assert fig.data["cases"] == [] and texts(fig.axes[0])[0] == "Misclassified test slices: none"
 
 
 def test_embedding_figure_pca_equals_scikit_learn_and_tsne_is_seeded():

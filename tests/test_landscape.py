@@ -85,3 +85,28 @@ def test_explorer_redraws_when_a_slider_moves(monkeypatch):
     rate = box.children[0].children[0]
     rate.value = 1.0
     assert drawn[-1][0] == pytest.approx(1.0) and drawn[-1][1] == L.DEFAULT_START
+
+
+def test_the_toy_loss_never_goes_below_zero_and_the_deep_valley_nearly_reaches_it():
+    _, _, heights = L._loss_grid()
+    deep, shallow = L.valley_bottoms()
+    assert heights.min() >= 0 and 0 <= L.loss(*deep) < 0.05 < L.loss(*shallow)
+
+
+@pytest.mark.parametrize("draw", [lambda: L.landscape_figure(0.31622776601683794),
+                                  L.learning_rates_figure, L.reruns_figure])
+def test_landscape_figures_use_the_projector_style(draw):
+    fig = draw()
+    fig.canvas.draw()
+    sizes = [t.get_fontsize() for t in fig.findobj(lambda a: hasattr(a, "get_fontsize"))
+             if t.get_visible() and getattr(t, "get_text", lambda: "")().strip()]
+    assert min(sizes) >= 17  # the style's smallest size, as in every other figure
+    title = fig.get_suptitle()
+    assert "0.316228" not in title and ("0.32" in title or "Same start" in title or not title)
+
+
+def test_explorer_labels_are_not_cut():
+    box = L.landscape_explorer()
+    sliders = [w for row in box.children[:2] for w in row.children]
+    assert [s.description for s in sliders] == ["learning rate", "steps", "start x", "start y"]
+    assert all(s.style.description_width == "initial" for s in sliders)

@@ -4,7 +4,9 @@ import sys
 
 import nbformat
 import pytest
+import setup_cells
 from helpers import make_rsna
+from lab_browser import find_chromium
 from nbformat.v4 import new_code_cell, new_notebook
 
 from rsna_workshop.errors import MissingFileError, NotebookError, SettingsError, WeightsUnavailableError
@@ -36,20 +38,30 @@ def test_first_code_cell_is_the_setup_cell_right_after_the_title(path):
     nb = nbformat.read(path, as_version=4)
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
     setup = nb.cells[1]
-    assert setup.cell_type == "code"
+    assert setup.cell_type == "code" and setup.source == setup_cells.setup_source(path.name)
     lines = setup.source.splitlines()
     assert lines[0].startswith('PACKAGE_URL = "git+https://')
     assert lines[1].startswith('DATA_SOURCE = "builtin"')
     assert '"google.colab" in sys.modules' in setup.source
-    assert lines[-1] == "workshop = prepare(DATA_SOURCE)"
+    assert lines[-1].startswith("workshop = prepare(DATA_SOURCE")
 
 
 @pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
-def test_colab_badge_opens_this_notebook_from_the_repository_the_setup_installs(path):
+def test_colab_link_is_text_and_opens_this_notebook_from_the_repository_the_setup_installs(path):
     nb = nbformat.read(path, as_version=4)
     repository = nb.cells[1].source.split("github.com/")[1].split('"')[0]
     link = f"https://colab.research.google.com/github/{repository}/blob/main/notebooks/{path.name}"
-    assert "[![Open in Colab]" in nb.cells[0].source and f"]({link})" in nb.cells[0].source
+    assert f"[Open this notebook in Google Colab]({link})" in nb.cells[0].source
+    assert "![" not in nb.cells[0].source  # no image: offline it would show as a broken picture
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
+def test_metadata_is_what_the_kernel_reports_so_opening_changes_nothing(path):
+    metadata = nbformat.read(path, as_version=4).metadata
+    assert metadata.kernelspec == setup_cells.KERNELSPEC
+    reported = setup_cells.language_info()
+    assert {k: v for k, v in metadata.language_info.items() if k != "version"} == \
+        {k: v for k, v in reported.items() if k != "version"}
 
 
 def test_every_notebook_has_objectives_discussion_and_instructor_note():
@@ -100,6 +112,8 @@ def test_a_failing_cell_names_notebook_and_cell_and_keeps_what_ran(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(find_chromium() is not None,
+                    reason="the browser test (test_browser.py) runs every notebook in JupyterLab")
 def test_every_notebook_runs_end_to_end_on_the_builtin_cohort(tmp_path):
     runs = run_notebooks(tmp_path, timeout=900)
     assert [run.name for run in runs] == [p.name for p in COMMITTED]
@@ -119,6 +133,16 @@ def test_prepare_without_weights_stops_with_what_to_do(no_weights):
     message = str(error.value)
     assert "cannot start without the MobileNetV2 weights" in message
     assert f"os.environ['{weights.WEIGHTS_ENV}']" in message and "weights install" in message
+
+
+def test_a_notebook_that_needs_ct_files_uses_the_builtin_cohort_for_original_and_says_so(
+        tmp_path, weights_file, monkeypatch, capsys):
+    monkeypatch.setattr(setup_notebook, "ensure_cohort", lambda: tmp_path)
+    assert setup_notebook.prepare("original", needs_ct=True).source == "builtin"
+    out = capsys.readouterr().out
+    assert "needs CT files" in out and "cohort is ready" in out and str(tmp_path) in out
+    assert setup_notebook.prepare("original").source == "original"
+    assert "original workshop's project files (downloaded once" in capsys.readouterr().out
 
 
 def test_prepare_refuses_a_folder_without_rsna_data(tmp_path, weights_file):
@@ -148,3 +172,15 @@ def test_each_kernel_is_shut_down_after_its_notebook(tmp_path, monkeypatch):
     _write(source, "02_b.ipynb", "y = 2")
     run_notebooks(tmp_path / "out", folder=source)
     assert len(managers) == 2 and not any(km.is_alive() for km in managers)
+
+
+def test_a_split_by_patient_takes_the_builtin_cohort_when_the_source_has_no_patients(monkeypatch, capsys):
+    asked = []
+    monkeypatch.setattr(setup_notebook, "open_data", lambda recipe, seed, source: asked.append(source))
+    original = setup_notebook.Workshop("original", None)
+    original.dataset("experiment3", seed=1)
+    assert capsys.readouterr().out == ""
+    original.dataset("experiment3", seed=1, needs_patients=True)
+    assert "hold no patient IDs" in capsys.readouterr().out
+    setup_notebook.Workshop("builtin", None).dataset("experiment3", needs_patients=True)
+    assert asked == ["original", "builtin", "builtin"] and capsys.readouterr().out == ""

@@ -43,7 +43,7 @@ def test_threshold_explorer_updates_counts_and_picture_with_the_slider():
     box.controls["threshold"].value = 0.2
     assert box.metrics == evaluation.result_metrics(result, threshold=0.2)
     assert box.image.value != first_picture
-    assert f"Sensitivity {box.metrics.sensitivity}" in box.status.value
+    assert f"Threshold 0.20: sensitivity {box.metrics.sensitivity}" in box.status.value
 
 
 def test_window_explorer_presets_move_the_sliders_and_sliders_go_custom():
@@ -124,7 +124,7 @@ def test_uploads_are_read_in_ipywidgets_7_and_8_formats():
     assert widgets.uploaded_files(seven) == widgets.uploaded_files(eight) == [("a.png", b"abc")]
 
 
-def test_training_panel_trains_with_the_chosen_settings_and_draws_each_epoch(monkeypatch):
+def test_training_panel_trains_with_the_chosen_settings_and_draws_each_epoch():
     dataset = types.SimpleNamespace(settings=TrainingSettings(epochs=3, batch_size=32, learning_rate=0.0005))
     calls = []
 
@@ -140,11 +140,15 @@ def test_training_panel_trains_with_the_chosen_settings_and_draws_each_epoch(mon
         result.history, result.seconds = history, 1.5
         return result
 
-    monkeypatch.setattr(widgets, "REDRAW_SECONDS", 0.0)
     box = widgets.training_panel(dataset, seed=7, trainer=fake_train)
+    assert box.image.layout.display == "none"  # no empty (broken) picture before the first run
     assert box.controls["epochs"].value == 3 and box.controls["batch_size"].value == 32
     box.controls["epochs"].value = 4
+    pictures = []
+    box.image.observe(lambda change: pictures.append(change["new"]), names="value")
     box.controls["train"].click()
+    assert len(set(pictures)) == 4 + 1  # one curve picture per epoch, then under the hood
+    assert box.image.layout.display is None
     assert calls == [(dataset, 4, 32, 0.0005, 7)]
     expected = fake_result().history["accuracy"][:4]
     assert box.result.history["accuracy"] == pytest.approx(list(expected))
@@ -168,3 +172,41 @@ def test_training_panel_shows_a_failure_and_stays_usable():
         box.train()
     assert "Training failed: out of memory" in box.status.value
     assert not box.controls["train"].disabled
+
+
+def test_long_runs_draw_at_most_live_frames_pictures():
+    assert [widgets.live_every(n) for n in (1, 15, 30, 31, 75, 250)] == [1, 1, 1, 2, 3, 9]
+    for epochs in (15, 75, 250):
+        drawn = [e for e in range(1, epochs + 1) if (e - 1) % widgets.live_every(epochs) == 0]
+        assert drawn[0] == 1 and len(drawn) <= widgets.LIVE_FRAMES
+
+
+def test_the_first_epoch_shows_as_dots_on_whole_epoch_ticks():
+    fig, axes = widgets.new_figure(1, 2)
+    widgets.figures.draw_curves(axes[0, 0], {"loss": [0.7], "test_loss": [0.69]}, "loss")
+    fig.canvas.draw()
+    train, test = axes[0, 0].lines
+    assert train.get_marker() == "o" and test.get_marker() == "o"
+    ticks = [t for t in axes[0, 0].get_xticks() if 0.5 <= t <= 2.5]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+
+
+def test_status_lines_and_errors_take_the_theme_colours():
+    box = widgets.threshold_explorer(fake_result())
+    assert "color:var(--jp-ui-font-color1)" in box.status.value
+    assert "black" not in box.status.value
+    broken = widgets.training_panel(types.SimpleNamespace(settings=TrainingSettings(5, 16, 0.001)),
+                                    trainer=lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        broken.train()
+    assert "color:var(--jp-error-color1)" in broken.status.value
+
+
+def test_a_picture_file_without_hounsfield_units_gets_a_synthetic_slice_and_says_so(tmp_path, capsys):
+    project = tmp_path / "original-balanced.tm"
+    project.write_bytes(b"zip")
+    box = widgets.window_explorer(project)
+    assert "original-balanced.tm holds pictures without Hounsfield units" in capsys.readouterr().out
+    assert shown(box).shape == (512, 512) and "40 / 80" in box.status.value
+    with pytest.raises(ImageError):
+        widgets.window_explorer(np.zeros((3, 8, 8)))

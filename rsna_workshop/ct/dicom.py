@@ -13,8 +13,9 @@ handles:
 - missing ``RescaleSlope`` / ``RescaleIntercept``: 1 and 0, with a warning;
 - the RSNA 2019 12-bit defect (see :func:`has_rsna_12bit_defect`);
 - non-CT files (a file without ``Modality`` is read as CT), compressed pixel data without a
-  decoder installed, and truncated or non-DICOM files: a :class:`DicomError` that names the file
-  and says what to do.
+  decoder installed, and truncated, damaged or non-DICOM files: a :class:`DicomError` that names
+  the file and says what to do, whatever pydicom or NumPy raised (pydicom's warnings about values
+  outside the standard are silenced: what read_ct cannot use ends in that error).
 
 Example
 -------
@@ -28,6 +29,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +54,19 @@ META_FIELDS = (
 """The only DICOM fields :func:`read_ct` keeps; no name, birth date or other identifiers."""
 
 _PIP_NAMES = {"gdcm": "python-gdcm"}
+
+# pydicom warns about every value that breaks the standard's rules, which floods a notebook reading
+# old or damaged files; read_ct checks what it uses and raises a DicomError on what it cannot use.
+# pydicom's own switch stops its validation warnings in every thread; _quiet_pydicom quiets the
+# rest while a file is read (a filter set once at import is dropped by a caller's catch_warnings).
+pydicom.config.settings.reading_validation_mode = pydicom.config.IGNORE
+
+
+@contextmanager
+def _quiet_pydicom():
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"pydicom\.")
+        yield
 
 
 @dataclass(frozen=True)
@@ -101,7 +116,17 @@ def read_ct(source, name: str | None = None) -> CTSlice:
         pixel data needs a decoder that is not installed.
     """
     name = name or (str(source) if isinstance(source, (str, os.PathLike)) else "<bytes>")
-    ds = _read_dataset(source, name)
+    try:
+        with _quiet_pydicom():
+            return _ct_slice(_read_dataset(source, name), name)
+    except DicomError:
+        raise
+    except Exception as exc:  # a damaged header reaches pydicom and NumPy in many ways
+        raise DicomError(f"{name} is damaged ({type(exc).__name__}: {exc}); copy or export it again, "
+                         f"or leave it out") from None
+
+
+def _ct_slice(ds, name: str) -> CTSlice:
     _check_ct(ds, name)
     stored = _stored_values(ds, name)
     hu = _hounsfield_units(ds, stored, name)
@@ -153,7 +178,8 @@ def _read_dataset(source, name: str):
             "export the slice as DICOM, or load a PNG/JPEG as an image instead"
         ) from None
     except Exception as exc:  # pydicom raises many kinds on truncated or garbled files
-        raise DicomError(f"{name} cannot be read as DICOM (truncated or damaged?): {exc}") from None
+        raise DicomError(f"{name} cannot be read as DICOM (truncated or damaged?): {exc}; copy or "
+                         f"export it again") from None
 
 
 def _check_ct(ds, name: str) -> None:

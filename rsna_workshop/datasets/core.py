@@ -159,7 +159,8 @@ class ImageReader:
             if item.source not in self._archives:
                 self._archives[item.source] = zipfile.ZipFile(item.source)
             return self._archives[item.source].read(item.member)
-        except (OSError, zipfile.BadZipFile, KeyError, EOFError, RuntimeError) as error:
+        except (OSError, zipfile.BadZipFile, KeyError, EOFError, RuntimeError, ValueError,
+                NotImplementedError, zlib.error) as error:  # what a damaged archive raises
             raise DataError(f"Cannot read '{item.name}': {error}. Is the file complete? "
                             f"Download or copy it again.") from None
 

@@ -77,7 +77,13 @@ def read_labels(csv_path: str | Path) -> LabelTable:
     if not path.is_file():
         raise DataError(f"No RSNA label file at '{path}'. Expected {LABEL_FILE} (columns ID,Label).")
     stat = path.stat()
-    return _read_labels(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    try:
+        return _read_labels(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    except DataError:
+        raise
+    except Exception as error:  # damaged bytes trip NumPy's parsing in many ways
+        raise DataError(f"'{path}' cannot be read as an RSNA label file ({type(error).__name__}: "
+                        f"{error}); download or copy it again.") from None
 
 
 @lru_cache(maxsize=4)
@@ -95,7 +101,7 @@ def _read_labels(path: str, mtime_ns: int, size: int) -> LabelTable:
     ids = _gather_ids(data, starts, underscores)
     codes = _subtype_codes(data, underscores, commas, starts, path)
     values = data[commas + 1].astype(np.int8) - ord("0")
-    return _tabulate(ids, codes, values)
+    return _tabulate(ids, codes, values, path)
 
 
 def _row_offsets(data: np.ndarray, path: str):
@@ -178,7 +184,7 @@ def _subtype_codes(data, underscores, commas, starts, path: str) -> np.ndarray:
     return codes
 
 
-def _tabulate(ids: np.ndarray, codes: np.ndarray, values: np.ndarray) -> LabelTable:
+def _tabulate(ids: np.ndarray, codes: np.ndarray, values: np.ndarray, path: str) -> LabelTable:
     """Six labels per image; rows of one image may be anywhere (the Kaggle file keeps them together)."""
     new_run = np.concatenate(([True], ids[1:] != ids[:-1]))
     run_of_row = np.cumsum(new_run) - 1
@@ -190,7 +196,7 @@ def _tabulate(ids: np.ndarray, codes: np.ndarray, values: np.ndarray) -> LabelTa
         first = int(np.flatnonzero(incomplete)[0])
         missing = [LABELS[j] for j in np.flatnonzero(labels[first] < 0)]
         raise DataError(
-            f"{int(incomplete.sum())} images lack some of the six label rows; e.g. "
+            f"In '{path}', {int(incomplete.sum())} images lack some of the six label rows; e.g. "
             f"{unique[first].decode()} has no row for {', '.join(missing)}."
         )
     return LabelTable(unique, labels)
@@ -198,11 +204,15 @@ def _tabulate(ids: np.ndarray, codes: np.ndarray, values: np.ndarray) -> LabelTa
 
 def read_patients(path: Path) -> dict[str, str]:
     """Image id to patient id from a ``slices.csv`` (columns ``ID,PatientID,...``)."""
-    with open(path, newline="") as handle:
-        reader = csv.DictReader(handle)
-        if not {"ID", "PatientID"} <= set(reader.fieldnames or ()):
-            raise DataError(f"'{path}' needs the columns ID and PatientID; it has {reader.fieldnames}.")
-        return {row["ID"]: row["PatientID"] for row in reader}
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            if not {"ID", "PatientID"} <= set(reader.fieldnames or ()):
+                raise DataError(f"'{path}' needs the columns ID and PatientID; it has {reader.fieldnames}.")
+            return {row["ID"]: row["PatientID"] for row in reader}
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"'{path}' cannot be read as a CSV file ({error}); copy it again or delete "
+                        f"it (it only names each slice's patient).") from None
 
 
 def _present(ids: np.ndarray, image_dir: Path) -> np.ndarray:
@@ -227,12 +237,15 @@ def from_rsna(
     counts: int | Mapping[str, int] | None = None,
     seed: int = 0,
     strict: bool = False,
+    only_present: bool = True,
 ) -> Dataset:
     """A data set from the RSNA 2019 Kaggle layout, with classes by ``rule`` (see :data:`RULES`).
 
     Only images present in ``image_dir`` are kept (a warning says how many were missing; with
     ``strict=True`` a missing image is an error). ``counts`` samples that many per class, exactly
     as ``from_rsna(...).sample(counts, seed)`` but without building every item first.
+    ``only_present=False`` keeps every labelled image, present or not, so the same seed samples
+    the same images however many are on disk (the built-in cohort then draws the missing ones).
 
     >>> data = from_rsna("rsna-intracranial-hemorrhage-detection", rule="subdural")  # doctest: +SKIP
     """
@@ -241,7 +254,7 @@ def from_rsna(
     csv_path = Path(csv) if csv else root / LABEL_FILE
     image_dir = Path(image_dir) if image_dir else root / IMAGE_FOLDER
     table = read_labels(csv_path)
-    present = _present(table.ids, image_dir)
+    present = _present(table.ids, image_dir) if only_present else np.ones(len(table.ids), dtype=bool)
     n_missing = int((~present).sum())
     if n_missing and (strict or not present.any()):
         raise DataError(

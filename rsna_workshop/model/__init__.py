@@ -20,10 +20,11 @@ from .classifier import Classifier
 from .embeddings import embed, project_2d, scale
 from .head import Head
 from .saliency import gradcam
+from .scoring import Scores, score
 from .training import TrainingResult, train
 
 __all__ = [
     "BACKBONE_PARAMS", "EMBEDDING_SIZE", "WEIGHTS_ENV", "WEIGHTS_FILENAME", "WEIGHTS_URL", "Classifier",
-    "Head", "TrainingResult", "build_backbone", "embed", "gradcam", "install_weights", "project_2d",
-    "resolve_weights", "scale", "shared_backbone", "train",
+    "Head", "Scores", "TrainingResult", "build_backbone", "embed", "gradcam", "install_weights", "project_2d",
+    "resolve_weights", "scale", "score", "shared_backbone", "train",
 ]

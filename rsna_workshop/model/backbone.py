@@ -16,6 +16,7 @@ import hashlib
 import os
 import shutil
 import socket
+import sys
 import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
@@ -98,8 +99,32 @@ def resolve_weights() -> WeightsSource:
     raise WeightsUnavailableError(missing_weights_message())
 
 
+def quiet_tensorflow() -> None:
+    """Import TensorFlow, once per process, with its start-up log lines silenced.
+
+    They (CPU features, CUDA probing) are written straight to the process's error stream, where a
+    notebook shows them in red and alarms people although nothing is wrong; later messages and all
+    errors still show. Everything here that builds a Keras model calls this first, so TensorFlow
+    (about 0.75 GB of memory) is loaded only when a lesson needs the backbone: training on cached
+    embeddings never does.
+    """
+    if "tensorflow" in sys.modules:
+        return
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
 def mobilenet(weights: str | None):
     """``keras.applications.MobileNetV2`` as Teachable Machine uses it (alpha 0.35, 224, no top)."""
+    quiet_tensorflow()
     import keras
 
     return keras.applications.MobileNetV2(
@@ -113,6 +138,7 @@ def build_backbone(weights: str | Path | None = None, *, random_weights: bool = 
     Input: (N, 224, 224, 3) float32 already scaled as ``x / 127 - 1``. Output: (N, 1280).
     ``weights`` is a file path; None resolves it (see :func:`resolve_weights`).
     """
+    quiet_tensorflow()
     import keras
 
     if random_weights:

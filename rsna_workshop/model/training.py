@@ -81,9 +81,14 @@ class TrainingResult:
         """Test accuracy of the finished model, computed afresh from its test images.
 
         Predicting is arithmetic with fixed weights: calling this twice gives the same number, and
-        it equals the accuracy the training run reported for its last epoch.
+        it equals the accuracy the training run reported for its last epoch. The frozen backbone's
+        part comes from the embedding cache, so no backbone (no TensorFlow) is needed for it.
         """
-        predicted = self.classifier.predict(self.test_images()).argmax(axis=1)
+        if self.classifier.fine_tuned is None and self.dataset is not None:
+            probabilities = self.classifier.probabilities(embed(self.dataset.subset(self.test_index)))
+        else:
+            probabilities = self.classifier.predict(self.test_images())
+        predicted = probabilities.argmax(axis=1)
         return float(np.mean(predicted == self.test_labels))
 
     def save(self, folder) -> Path:

@@ -64,17 +64,22 @@ def draw_confusion(ax, matrix, classes, title: str = "Confusion matrix") -> None
 
 @styled
 def draw_curves(ax, history, metric: str) -> None:
-    """One metric per epoch, train (solid blue) and test (dashed vermillion)."""
+    """One metric per epoch, train (solid blue) and test (dashed vermillion), on whole epochs.
+
+    Short runs get a dot per epoch, so even the first epoch of a live run shows.
+    """
     train, test = np.asarray(history[metric]), np.asarray(history[f"test_{metric}"])
     epochs = np.arange(1, len(train) + 1)
-    ax.plot(epochs, train, color=BLUE, label="train")
-    ax.plot(epochs, test, color=VERMILLION, linestyle="--", label="test")
+    marker = "o" if len(train) <= 30 else None
+    ax.plot(epochs, train, color=BLUE, marker=marker, label="train")
+    ax.plot(epochs, test, color=VERMILLION, linestyle="--", marker=marker, label="test")
     ax.set_xlabel("Epoch")
     ax.set_ylabel(metric.capitalize())
     ax.set_title(f"{metric.capitalize()} per epoch")
     if metric == "accuracy":
         ax.set_ylim(0, 1.02)
-    ax.set_xlim(1, max(2, len(train)))
+    ax.set_xlim(0.5, max(2, len(train)) + 0.5)
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
     ax.legend(loc="best")
 
@@ -134,7 +139,7 @@ def under_the_hood(result):
     """
     classes = tuple(result.classes)
     matrix = evaluation.result_confusion(result)
-    fig, axes = new_figure(2, 2, size=(18, 12))
+    fig, axes = new_figure(2, 2, size=(16, 11))
     draw_accuracy_table(axes[0, 0], classes, matrix)
     draw_confusion(axes[0, 1], matrix, classes)
     draw_curves(axes[1, 0], result.history, "accuracy")
@@ -196,7 +201,7 @@ def threshold_figure(result, threshold: float = 0.5, positive=None):
     ROC curve with that operating point. ``fig.data["metrics"]`` is the :class:`BinaryMetrics`."""
     classes, k, metrics, curve, point = _operating_point(result, positive, threshold)
     negative = classes[1 - k] if len(classes) == 2 else f"not {classes[k]}"
-    fig, axes = new_figure(1, 2, size=(18, 8.5))
+    fig, axes = new_figure(1, 2, size=(16, 7.6))
     draw_confusion(axes[0, 0], metrics.confusion_matrix, [negative, classes[k]],
                    title=f"Called '{classes[k]}' when p >= {threshold:.2f}")
     draw_roc(axes[0, 1], curve, point, threshold)
@@ -216,7 +221,7 @@ def prevalence_figure(sensitivity: float, specificity: float, workshop_prevalenc
     prevalence. ``fig.data`` holds ``ppv`` and ``per_1000`` for both prevalences.
     """
     prevalences = {"Workshop test set": workshop_prevalence, "Emergency department": ed_prevalence}
-    fig, axes = new_figure(1, 2, size=(20, 9))
+    fig, axes = new_figure(1, 2, size=(16, 8.5))
     draw_ppv_curve(axes[0, 0], sensitivity, specificity, prevalences)
     per_1000 = draw_per_1000(axes[0, 1], sensitivity, specificity, prevalences)
     fig.suptitle(f"Same model (sensitivity {sensitivity:.0%}, specificity {specificity:.0%}), "

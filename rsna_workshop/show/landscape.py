@@ -20,18 +20,20 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import SettingsError
+from .style import BLUE, ORANGE, PURPLE, SKY, VERMILLION, YELLOW, new_figure, styled
 
 # Two valleys dug into a tilted bowl: (centre x, centre y, depth, width).
 VALLEYS = ((1.6, 0.4, 1.6, 0.75), (-1.3, -1.2, 0.9, 0.6))
 BOWL = (0.15, 0.5)  # curvature of the bowl along x and y
+FLOOR = 1.2  # lifts the landscape so the deep valley's bottom is just above zero, like a loss
 LIMIT = 4.0  # the picture spans [-LIMIT, LIMIT]; a walk that leaves far beyond it has diverged
 DEFAULT_START = (3.0, 3.2)
 
 
 def loss(x, y):
-    """Height of the landscape at (x, y); works on scalars and arrays."""
+    """Height of the landscape at (x, y), never negative; works on scalars and arrays."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    height = BOWL[0] * x**2 + BOWL[1] * y**2
+    height = FLOOR + BOWL[0] * x**2 + BOWL[1] * y**2
     for cx, cy, depth, width in VALLEYS:
         height = height - depth * np.exp(-((x - cx) ** 2 + (y - cy) ** 2) / (2 * width**2))
     return height
@@ -145,6 +147,7 @@ def _loss_grid() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return xx, yy, loss(xx, yy)
 
 
+@styled
 def _draw_map(ax, title: str) -> None:
     xx, yy, heights = _loss_grid()
     filled = ax.contourf(xx, yy, heights, levels=25, cmap="viridis")
@@ -152,15 +155,16 @@ def _draw_map(ax, title: str) -> None:
     ax.figure.colorbar(filled, ax=ax, label="loss (height)")
     ax.set(xlim=(-LIMIT, LIMIT), ylim=(-LIMIT, LIMIT), xlabel="weight 1", ylabel="weight 2")
     ax.set_aspect("equal")
-    ax.set_title(title, fontsize=13)
+    ax.set_title(title)
 
 
 def _draw_path(ax, path: np.ndarray, color: str, label: str | None = None) -> None:
-    ax.plot(path[:, 0], path[:, 1], "-o", color=color, markersize=4, linewidth=1.5, label=label)
-    ax.plot(*path[0], marker="s", color=color, markersize=10, markeredgecolor="black")
-    ax.plot(*path[-1], marker="*", color=color, markersize=16, markeredgecolor="black")
+    ax.plot(path[:, 0], path[:, 1], "-o", color=color, markersize=5, linewidth=2, label=label)
+    ax.plot(*path[0], marker="s", color=color, markersize=12, markeredgecolor="black")
+    ax.plot(*path[-1], marker="*", color=color, markersize=20, markeredgecolor="black")
 
 
+@styled
 def landscape_figure(
     learning_rate: float = 0.3, start: tuple[float, float] = DEFAULT_START, steps: int = 40
 ):
@@ -168,44 +172,41 @@ def landscape_figure(
 
     >>> fig = landscape_figure(learning_rate=0.01)   # too small: it crawls
     """
-    from matplotlib.figure import Figure
-
     path = descend(learning_rate, start, steps)
     walk = describe(path)
-    fig = Figure(figsize=(13, 5.2), layout="constrained")
-    left, right = fig.subplots(1, 2, width_ratios=(1.15, 1))
-    _draw_map(left, "The loss landscape, seen from above")
-    _draw_path(left, np.clip(path, -LIMIT * 1.5, LIMIT * 1.5), "#E69F00")
-    right.plot(np.arange(len(path)), loss(path[:, 0], path[:, 1]), "-o", color="#E69F00", markersize=3)
+    fig, axes = new_figure(1, 2, size=(14, 6), width_ratios=(1.15, 1))
+    left, right = axes[0]
+    _draw_map(left, "The landscape, from above")
+    _draw_path(left, np.clip(path, -LIMIT * 1.5, LIMIT * 1.5), ORANGE)
+    right.plot(np.arange(len(path)), loss(path[:, 0], path[:, 1]), "-o", color=ORANGE, markersize=5)
     right.set(xlabel="step", ylabel="loss", title="Loss after each step")
-    right.title.set_fontsize(13)
+    right.set_ylim(bottom=0)
     right.grid(alpha=0.3)
-    fig.suptitle(f"Learning rate {learning_rate:g}: {walk.sentence}", fontsize=15)
+    fig.suptitle(f"Learning rate {learning_rate:.2g}: {walk.sentence}")
     return fig
 
 
+@styled
 def learning_rates_figure(
     rates: tuple[float, ...] = (0.01, 0.3, 1.0, 2.5),
     start: tuple[float, float] = DEFAULT_START,
     steps: int = 40,
 ):
     """One small map per learning rate, same start and number of steps: the four behaviours side by side."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(4.6 * len(rates), 5.0), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(rates)))
+    fig, axes = new_figure(1, len(rates), size=(4 * len(rates), 5.2))
     xx, yy, heights = _loss_grid()
-    for ax, rate in zip(axes, rates):
+    for ax, rate in zip(axes[0], rates):
         path = descend(rate, start, steps)
         ax.contourf(xx, yy, heights, levels=25, cmap="viridis")
-        _draw_path(ax, np.clip(path, -LIMIT * 1.5, LIMIT * 1.5), "#E69F00")
+        _draw_path(ax, np.clip(path, -LIMIT * 1.5, LIMIT * 1.5), ORANGE)
         ax.set(xlim=(-LIMIT, LIMIT), ylim=(-LIMIT, LIMIT), xticks=[], yticks=[])
         ax.set_aspect("equal")
-        ax.set_title(f"learning rate {rate:g}\n{describe(path).outcome}", fontsize=15)
-    fig.suptitle(f"Same start, {steps} steps each (square: start, star: where it ended)", fontsize=14)
+        ax.set_title(f"learning rate {rate:g}\n{describe(path).outcome}")
+    fig.suptitle(f"Same start, {steps} steps each (square: start, star: where it ended)")
     return fig
 
 
+@styled
 def reruns_figure(
     runs: int = 4, learning_rate: float = 0.3, steps: int = 60, noise: float = 0.4, seed: int = 0
 ):
@@ -214,19 +215,17 @@ def reruns_figure(
     Runs with different seeds end in different places with different losses; the same seed
     always draws the same picture.
     """
-    from matplotlib.figure import Figure
-
     rng = np.random.default_rng(seed)
-    fig = Figure(figsize=(7.5, 6.2), layout="constrained")
-    ax = fig.subplots()
-    _draw_map(ax, f"{runs} training runs, same settings, different random seeds")
-    colors = ("#E69F00", "#56B4E9", "#F0E442", "#CC79A7", "#D55E00", "#FFFFFF")
+    fig, axes = new_figure(size=(10, 8.5))
+    ax = axes[0, 0]
+    _draw_map(ax, f"{runs} training runs, same settings,\ndifferent random seeds")
+    colors = (ORANGE, SKY, YELLOW, PURPLE, VERMILLION, BLUE)
     for run in range(runs):
         start = rng.uniform(-0.8 * LIMIT, 0.8 * LIMIT, size=2)
         path = descend(learning_rate, tuple(start), steps, noise=noise, seed=seed + run + 1)
         final = float(loss(*path[-1]))
         _draw_path(ax, path, colors[run % len(colors)], label=f"run {run + 1}: final loss {final:.2f}")
-    ax.legend(loc="lower right", fontsize=10, framealpha=0.9)
+    ax.legend(loc="lower right", framealpha=0.9)
     return fig
 
 
@@ -235,10 +234,14 @@ def landscape_explorer():
     import ipywidgets as widgets
     from IPython.display import display
 
-    rate = widgets.FloatLogSlider(value=0.3, base=10, min=-3, max=1, step=0.1, description="learning rate")
-    x0 = widgets.FloatSlider(value=DEFAULT_START[0], min=-LIMIT, max=LIMIT, step=0.1, description="start x")
-    y0 = widgets.FloatSlider(value=DEFAULT_START[1], min=-LIMIT, max=LIMIT, step=0.1, description="start y")
-    steps = widgets.IntSlider(value=40, min=1, max=200, description="steps")
+    wide = {"style": {"description_width": "initial"}, "layout": widgets.Layout(width="420px")}
+    rate = widgets.FloatLogSlider(value=0.3, base=10, min=-3, max=1, step=0.1,
+                                  description="learning rate", readout_format=".2g", **wide)
+    x0 = widgets.FloatSlider(value=DEFAULT_START[0], min=-LIMIT, max=LIMIT, step=0.1,
+                             description="start x", **wide)
+    y0 = widgets.FloatSlider(value=DEFAULT_START[1], min=-LIMIT, max=LIMIT, step=0.1,
+                             description="start y", **wide)
+    steps = widgets.IntSlider(value=40, min=1, max=200, description="steps", **wide)
 
     def draw(learning_rate, x, y, n):
         display(landscape_figure(learning_rate, (x, y), n))

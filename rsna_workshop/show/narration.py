@@ -18,27 +18,42 @@ from ..evaluation import final, loss_rise, wilson_interval
 
 
 class Notes(list):
-    """Sentences shown as a bulleted "What to notice" list (Markdown in Jupyter, text elsewhere).
+    """Sentences shown as a bulleted list under a bold title, "What to notice" unless given
+    (Markdown in Jupyter, text elsewhere). ``notes_a + notes_b`` is one list of both."""
 
-    ``notes_a + notes_b`` is one list of both.
-    """
+    def __init__(self, lines=(), title: str = "What to notice"):
+        super().__init__(lines)
+        self.title = title
 
     def __add__(self, other) -> "Notes":
-        return Notes(list(self) + list(other))
+        return Notes(list(self) + list(other), self.title)
 
     def _repr_markdown_(self) -> str:
-        return "**What to notice**\n\n" + "\n".join(f"- {line}" for line in self)
+        return f"**{self.title}**\n\n" + "\n".join(f"- {line}" for line in self)
 
     def __str__(self) -> str:
-        return "What to notice:\n" + "\n".join(f"- {line}" for line in self)
+        return f"{self.title}:\n" + "\n".join(f"- {line}" for line in self)
 
 
-def _pct(value: float) -> str:
+def pct(value: float) -> str:
+    """A proportion as a whole percentage: 0.734 -> '73%'."""
     return f"{value:.0%}"
 
 
-def _count(n: int, noun: str) -> str:
+def count(n: int, noun: str) -> str:
+    """'1 slice', '3 slices'."""
     return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def join(words: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def interval(value: evaluation.Interval) -> str:
+    """'73% (95% CI 68% to 78%; 219 of 300)'."""
+    return (f"{pct(value.estimate)} (95% CI {pct(value.low)} to {pct(value.high)}; "
+            f"{value.successes} of {value.n})")
 
 
 def _matrix(result) -> np.ndarray:
@@ -57,7 +72,7 @@ def accuracy(result) -> Notes:
     right, n, interval = _test_accuracy(result)
     return Notes([
         f"The model labelled {right} of the {n} test slices correctly: a test accuracy of "
-        f"{_pct(right / n)} (95% confidence interval {_pct(interval.low)} to {_pct(interval.high)})."
+        f"{pct(right / n)} (95% confidence interval {pct(interval.low)} to {pct(interval.high)})."
     ])
 
 
@@ -72,7 +87,7 @@ def per_class(result) -> Notes:
             continue
         right = int(matrix[i, i])
         notes.append(f"Of the {n} test slices that really are '{name}', it called {right} "
-                     f"'{name}' ({_pct(right / n)}).")
+                     f"'{name}' ({pct(right / n)}).")
     return notes
 
 
@@ -84,14 +99,14 @@ def small_data(result) -> Notes:
     notes.append(f"With only {n} test slices, each slice moves the accuracy by "
                  f"{100 / n:.0f} percentage points.")
     if interval.high < chance:
-        notes.append(f"Even the top of the interval ({_pct(interval.high)}) is below a coin flip "
-                     f"({_pct(chance)}): on these test slices the model did worse than guessing.")
+        notes.append(f"Even the top of the interval ({pct(interval.high)}) is below a coin flip "
+                     f"({pct(chance)}): on these test slices the model did worse than guessing.")
     elif interval.low <= chance:
-        notes.append(f"The interval includes {_pct(chance)}, the score of a coin flip: this test "
+        notes.append(f"The interval includes {pct(chance)}, the score of a coin flip: this test "
                      f"cannot show that the model is better than guessing.")
     else:
-        notes.append(f"Even the low end of the interval ({_pct(interval.low)}) is above a coin flip "
-                     f"({_pct(chance)}), but the interval is {100 * (interval.high - interval.low):.0f} "
+        notes.append(f"Even the low end of the interval ({pct(interval.low)}) is above a coin flip "
+                     f"({pct(chance)}), but the interval is {100 * (interval.high - interval.low):.0f} "
                      f"points wide: one small test set cannot pin the accuracy down.")
     return notes
 
@@ -107,7 +122,7 @@ def imbalance(result) -> Notes:
     notes = accuracy(result)
     notes.append(f"{int(matrix[normal].sum())} of the {n} test slices are "
                  f"'{result.classes[normal]}': a model that always answers "
-                 f"'{result.classes[normal]}' would score {_pct(matrix[normal].sum() / n)} without "
+                 f"'{result.classes[normal]}' would score {pct(matrix[normal].sum() / n)} without "
                  f"looking at a single image.")
     if n_sick:
         found = int(matrix[sick, sick])
@@ -115,7 +130,7 @@ def imbalance(result) -> Notes:
         verdict = ("it missed almost all of them" if share <= 0.2
                    else "it found most of them" if share >= 0.6 else "it missed many of them")
         notes.append(f"Of the {n_sick} test slices with '{result.classes[sick]}' it flagged {found} "
-                     f"({_pct(share)}): {verdict}.")
+                     f"({pct(share)}): {verdict}.")
     return notes
 
 
@@ -127,13 +142,13 @@ def overfitting(result) -> Notes:
     rise = loss_rise(result)
     gap = train_acc - test_acc
     notes = Notes([
-        f"In the last epoch the model was right on {_pct(train_acc)} of its training slices and "
-        f"{_pct(test_acc)} of its test slices: "
+        f"In the last epoch the model was right on {pct(train_acc)} of its training slices and "
+        f"{pct(test_acc)} of its test slices: "
         + (f"a gap of {100 * gap:.0f} percentage points." if gap > 0.02 else "almost no gap.")
     ])
     if best < epochs - 1 and rise > 0.05:
         notes.append(f"The test loss was lowest after epoch {best + 1} of {epochs} and then rose by "
-                     f"{_pct(rise)}: from there on the model learned its training slices by heart, "
+                     f"{pct(rise)}: from there on the model learned its training slices by heart, "
                      f"which made it more confidently wrong on new ones.")
     else:
         notes.append(f"The test loss was still close to its lowest at the end (lowest after epoch "
@@ -141,44 +156,20 @@ def overfitting(result) -> Notes:
     return notes
 
 
-def compare(results: dict, metric: str = "test_accuracy") -> Notes:
-    """Side by side: the final ``metric`` of several labelled results, and which did better.
-
-    >>> compare({"grayscale": gray, "colour-coded": color})   # doctest: +SKIP
-    """
-    if len(results) < 2:
-        raise ValueError(f"compare needs at least two labelled results, got {len(results)}.")
-    values = {label: final(result, metric) for label, result in results.items()}
-    word = metric.replace("_", " ")
-    notes = Notes([", ".join(f"{label}: {word} {_pct(v)}" for label, v in values.items()) + "."])
-    ranked = sorted(values, key=values.get, reverse=True)
-    first, last = ranked[0], ranked[-1]
-    difference = values[first] - values[last]
-    if difference < 0.03:
-        notes.append(f"The difference ({_count(round(100 * difference), 'point')}) is within what a rerun with "
-                     f"another seed could change: call it a tie.")
-    else:
-        notes.append(f"{first} beat {last} by {100 * difference:.0f} percentage points.")
-    return notes
-
-
-def _join(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-
-
 def reruns(results: dict) -> Notes:
     """Lesson 1: the same recipe trained with different seeds; the spread and the average."""
     values = {label: final(result, "test_accuracy") for label, result in results.items()}
     spread = max(values.values()) - min(values.values())
-    notes = Notes([f"{len(values)} runs of the same recipe on the same slices gave test accuracies of "
-                   f"{_join([_pct(v) for v in values.values()])} ({_join(list(values))})."])
+    notes = Notes([f"{len(values)} runs of the same recipe on the same slices (each run with its own random "
+                   f"test set, starting weights and batch order) gave test accuracies of "
+                   f"{join([pct(v) for v in values.values()])} ({join(list(values))})."])
     if spread >= 0.03:
         notes.append(f"That is a spread of {100 * spread:.0f} percentage points from chance alone: "
                      f"one run's accuracy is one draw, not a property of the recipe.")
     else:
         notes.append(f"They lie within {100 * spread:.0f} percentage points of each other: this time "
                      f"chance changed little, but on a test set this small it often does.")
-    notes.append(f"Their average, {_pct(float(np.mean(list(values.values()))))}, says more about the "
+    notes.append(f"Their average, {pct(float(np.mean(list(values.values()))))}, says more about the "
                  f"recipe than any single run.")
     return notes
 
@@ -186,12 +177,12 @@ def reruns(results: dict) -> Notes:
 def retest(result, again: list[float]) -> Notes:
     """Lesson 1: testing a finished model again gives the same accuracy (``again``: its re-tests)."""
     reported = final(result, "test_accuracy")
-    words = _join([_pct(v) for v in again])
+    words = join([pct(v) for v in again])
     if max(again) - min(again) < 1e-9 and abs(again[0] - reported) < 1e-6:
         return Notes([f"Testing the same model again gave {words}: identical to each other and to the "
-                      f"{_pct(reported)} it reported after its last epoch. A finished model is a fixed "
+                      f"{pct(reported)} it reported after its last epoch. A finished model is a fixed "
                       f"calculation; chance only enters while it is trained."])
-    return Notes([f"Testing the same model again gave {words}, but it reported {_pct(reported)} after "
+    return Notes([f"Testing the same model again gave {words}, but it reported {pct(reported)} after "
                   f"training. They should be identical: please tell an instructor."])
 
 
@@ -200,49 +191,11 @@ def thresholds(result, levels=(0.5, 0.1), positive=None) -> Notes:
     notes = Notes()
     for level in levels:
         m = evaluation.result_metrics(result, positive, threshold=level)
-        notes.append(f"Calling a slice hemorrhage from a probability of {_pct(level)}: it flags "
+        notes.append(f"Calling a slice hemorrhage from a probability of {pct(level)}: it flags "
                      f"{m.tp} of the {m.tp + m.fn} hemorrhage slices (sensitivity "
-                     f"{_pct(m.sensitivity.estimate)}) and raises {_count(m.fp, 'false alarm')} among the "
-                     f"{m.tn + m.fp} normal ones (specificity {_pct(m.specificity.estimate)}).")
+                     f"{pct(m.sensitivity.estimate)}) and raises {count(m.fp, 'false alarm')} among the "
+                     f"{m.tn + m.fp} normal ones (specificity {pct(m.specificity.estimate)}).")
     return notes
-
-
-def tradeoff(results: dict, positive=None) -> Notes:
-    """Lessons 3 and 5: accuracy against bleeds found, for several labelled two-class results."""
-    rows = {label: (final(r, "test_accuracy"), evaluation.result_metrics(r, positive))
-            for label, r in results.items()}
-    notes = Notes([f"{label}: test accuracy {_pct(acc)}; found {m.tp} of {m.tp + m.fn} hemorrhage "
-                   f"slices (sensitivity {_pct(m.sensitivity.estimate)}); cleared {m.tn} of "
-                   f"{m.tn + m.fp} normal ones (specificity {_pct(m.specificity.estimate)})."
-                   for label, (acc, m) in rows.items()])
-    top = max(acc for acc, _ in rows.values())
-    most_accurate = [label for label, (acc, _) in rows.items() if acc > top - 0.005]
-    best_finder = max(rows, key=lambda label: rows[label][1].sensitivity.estimate)
-    if best_finder not in most_accurate:
-        notes.append(f"{most_accurate[0]} has the higher accuracy, yet {best_finder} finds more of the "
-                     f"bleeds: accuracy alone would have picked the wrong model.")
-    elif len(most_accurate) > 1:
-        notes.append(f"{_join(most_accurate)} share the highest accuracy ({_pct(top)}); {best_finder} "
-                     f"finds the most bleeds.")
-    else:
-        notes.append(f"{best_finder} is ahead on both: the higher accuracy and the most bleeds found.")
-    return notes
-
-
-def longer_training(results: dict) -> Notes:
-    """Lesson 4: from one labelled result to the next, the train-test gap and the test loss's rise."""
-    (first, a), (last, b) = list(results.items())[0], list(results.items())[-1]
-    gap_a, gap_b = (final(r, "accuracy") - final(r, "test_accuracy") for r in (a, b))
-    rise_a, rise_b = loss_rise(a), loss_rise(b)
-    gap_word = "widened" if gap_b > gap_a + 0.01 else "narrowed" if gap_b < gap_a - 0.01 else "stayed about the same"
-    rise_word = ("rose further" if rise_b > rise_a + 0.05
-                 else "came back down" if rise_b < rise_a - 0.05 else "stayed about as high")
-    return Notes([
-        f"The gap between training and test accuracy {gap_word}: {100 * gap_a:.0f} percentage points "
-        f"with {first}, {100 * gap_b:.0f} with {last}.",
-        f"The test loss {rise_word}: it ended {_pct(rise_a)} above its lowest value with {first} and "
-        f"{_pct(rise_b)} above it with {last}.",
-    ])
 
 
 def prevalence(result, positive=None, ed_prevalence: float = evaluation.ED_PREVALENCE) -> Notes:
@@ -253,8 +206,24 @@ def prevalence(result, positive=None, ed_prevalence: float = evaluation.ED_PREVA
     there = float(evaluation.ppv_at_prevalence(sens, spec, ed_prevalence))
     false_share = 1 - there
     return Notes([
-        f"With sensitivity {_pct(sens)} and specificity {_pct(spec)}, a 'hemorrhage' flag is right "
-        f"{_pct(here)} of the time at the test set's prevalence ({_pct(m.prevalence)}).",
-        f"At {_pct(ed_prevalence)} prevalence, as in an emergency department, the same model's flag is "
-        f"right only {_pct(there)} of the time: {_pct(false_share)} of its flags would be false alarms.",
+        f"With sensitivity {pct(sens)} and specificity {pct(spec)}, a 'hemorrhage' flag is right "
+        f"{pct(here)} of the time at the test set's prevalence ({pct(m.prevalence)}).",
+        f"At {pct(ed_prevalence)} prevalence, as in an emergency department, the same model's flag is "
+        f"right only {pct(there)} of the time: {pct(false_share)} of its flags would be false alarms.",
     ])
+
+
+def exam_level(result, slices: tuple[int, ...] = (10, 30)) -> Notes:
+    """Going further: what a slice-level specificity means for whole exams of many slices."""
+    m = evaluation.result_metrics(result)
+    spec = m.specificity.estimate
+    notes = Notes([f"The model cleared {pct(spec)} of the normal test slices: {pct(1 - spec)} of normal "
+                   f"slices get a false hemorrhage flag."])
+    for k in slices:
+        rate = float(evaluation.exam_false_alarm_rate(spec, k))
+        notes.append(f"An exam of {k} normal slices, each read with that specificity, would get at least "
+                     f"one false flag {pct(rate)} of the time if the slices were independent.")
+    notes.append("Neighbouring slices are alike, so the true exam-level rate is lower than that, but it "
+                 "still grows with the number of slices: slice-level sensitivity and specificity are not "
+                 "exam-level figures, and a vendor's claim should say which it is.")
+    return notes

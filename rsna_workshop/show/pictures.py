@@ -43,40 +43,49 @@ def samples_figure(dataset, per_class: int = 4, seed: int = 0):
 
 
 @styled
-def misclassified_figure(result, n: int = 8, columns: int = 4):
-    """The test slices the model got wrong, most confident mistakes first, with probabilities.
+def slices_figure(result, positions, title: str, columns: int = 4, saliency: bool = False):
+    """Test slices (``positions`` in the test set) with the model's call and its probability;
+    with ``saliency``, Grad-CAM of the call over each.
 
     ``fig.data["cases"]`` lists, per slice shown: ``id``, ``true``, ``predicted`` and
     ``probabilities`` (class name to probability).
     """
     labels, probabilities, classes = evaluation.result_arrays(result)
-    predicted = probabilities.argmax(axis=1)
-    wrong = np.flatnonzero(predicted != labels)
-    wrong = wrong[np.argsort(-probabilities[wrong, predicted[wrong]], kind="stable")][:n]
-    if len(wrong) == 0:
-        fig, axes = new_figure(size=(12, 4))
+    positions = [int(j) for j in positions]
+    if not positions:
+        fig, axes = new_figure(size=(12, 3))
         axes[0, 0].axis("off")
-        axes[0, 0].text(0.5, 0.5, "No misclassified test slices", ha="center", va="center",
-                        fontsize=28)
+        axes[0, 0].text(0.5, 0.5, f"{title}: none", ha="center", va="center", fontsize=26)
         fig.data = {"cases": []}
         return fig
-    rows = int(np.ceil(len(wrong) / columns))
-    images = result.test_images(wrong)
-    fig, axes = new_figure(rows, columns, size=(4.6 * columns, 5.6 * rows))
+    images = result.test_images(positions)
+    model = result.classifier.keras_model() if saliency else None
+    rows = int(np.ceil(len(positions) / columns))
+    fig, axes = new_figure(rows, columns, size=(4 * columns, 5 * rows))
     cases = []
-    for ax, j, image in zip(axes.flat, wrong, images):
-        ax.imshow(image)
-        probs = dict(zip(classes, probabilities[j].round(3).tolist()))
-        cases.append({"id": result.test_ids[j], "true": classes[labels[j]],
-                      "predicted": classes[predicted[j]], "probabilities": probs})
-        ax.set_title(f"true: {classes[labels[j]]}\nmodel: {classes[predicted[j]]} "
-                     f"{percent(probabilities[j, predicted[j]])}", fontsize=18, color=VERMILLION)
+    for ax, j, image in zip(axes.flat, positions, images):
+        k = int(probabilities[j].argmax())
+        if model is None:
+            ax.imshow(image)
+        else:
+            draw_gradcam(ax, image, gradcam(model, image, k))
+        cases.append({"id": result.test_ids[j], "true": classes[labels[j]], "predicted": classes[k],
+                      "probabilities": dict(zip(classes, probabilities[j].round(3).tolist()))})
+        ax.set_title(f"true: {classes[labels[j]]}\nmodel: {classes[k]} {percent(probabilities[j, k])}",
+                     fontsize=18, color=VERMILLION if k != labels[j] else "black")
     for ax in axes.flat:
         ax.axis("off")
-    fig.suptitle(f"Misclassified test slices ({len(wrong)} shown of "
-                 f"{int(np.sum(predicted != labels))})")
+    fig.suptitle(title)
     fig.data = {"cases": cases}
     return fig
+
+
+def misclassified_figure(result, n: int = 8, columns: int = 4):
+    """The test slices the model got wrong, most confident mistakes first, with probabilities."""
+    wrong = evaluation.mistakes(result)
+    title = (f"Misclassified test slices ({min(n, len(wrong))} shown of {len(wrong)})" if len(wrong)
+             else "Misclassified test slices")
+    return slices_figure(result, wrong[:n], title, columns)
 
 
 @styled
@@ -106,7 +115,7 @@ def gradcam_figure(result, indices=None, n: int = 4, class_index: int | None = N
                             f"for {list(classes)}, or None to explain each predicted class.")
     images = result.test_images(indices)
     model = result.classifier.keras_model()
-    fig, axes = new_figure(2, len(indices), size=(4.8 * len(indices), 10.5))
+    fig, axes = new_figure(2, len(indices), size=(4 * len(indices), 9.5))
     maps, cases = [], []
     for column, (j, image) in enumerate(zip(indices, images)):
         k = int(probabilities[j].argmax()) if class_index is None else int(class_index)

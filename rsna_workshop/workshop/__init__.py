@@ -6,7 +6,8 @@ lessons check and the notebook runner.
 {'normal': 1000, 'hemorrhage': 30}
 """
 
+from .original import ORIGINAL_RESULTS, OriginalResult
 from .recipes import RECIPES, Recipe, get_recipe
 from .resolve import BUILTIN, ORIGINAL, open_data, recipe_dataset
 
-__all__ = ["BUILTIN", "ORIGINAL", "RECIPES", "Recipe", "get_recipe", "open_data", "recipe_dataset"]
+__all__ = ["BUILTIN", "ORIGINAL", "ORIGINAL_RESULTS", "OriginalResult", "RECIPES", "Recipe", "get_recipe", "open_data", "recipe_dataset"]

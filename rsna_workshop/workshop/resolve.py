@@ -22,7 +22,7 @@ from ..datasets import (
 )
 from ..errors import DataError
 from ..imaging import Preprocess
-from ..synthetic import ensure_cohort
+from ..synthetic import ensure_cohort, ensure_slices
 from .recipes import RECIPES, Recipe
 
 BUILTIN, ORIGINAL = "builtin", "original"
@@ -49,9 +49,10 @@ def open_data(
     seed
         Which images a recipe samples (the same seed gives the same images in every recipe).
     source
-        Where a recipe takes its images from: ``"builtin"`` (the synthetic cohort, built on first
-        use), ``"original"`` (the original workshop's project for that lesson, with its own
-        settings; the built-in cohort where none was published) or an RSNA Kaggle folder.
+        Where a recipe takes its images from: ``"builtin"`` (the synthetic cohort; the slices a
+        recipe needs are drawn on first use), ``"original"`` (the original workshop's project for
+        that lesson, with its own settings; the built-in cohort where none was published) or an
+        RSNA Kaggle folder.
     classes
         Keep only these classes, in this order (for an RSNA folder: the class rule, e.g.
         ``["normal", "subdural"]``).
@@ -98,8 +99,12 @@ def recipe_dataset(recipe: Recipe, *, seed: int = 0, source: str | Path = BUILTI
         print(f"The original workshop published no project for '{recipe.name}' ({recipe.title}): "
               f"using the built-in synthetic cohort for this one.", flush=True)
         source = BUILTIN
-    root = ensure_cohort() if source == BUILTIN else Path(source)
-    dataset = from_rsna(root, recipe.rule, counts=recipe.counts, seed=seed)
+    if source == BUILTIN:  # sampled from every planned slice; those not drawn yet are drawn now
+        root = ensure_cohort()
+        dataset = from_rsna(root, recipe.rule, counts=recipe.counts, seed=seed, only_present=False)
+        ensure_slices(root, [item.id for item in dataset.items], progress=True)
+    else:
+        dataset = from_rsna(Path(source), recipe.rule, counts=recipe.counts, seed=seed)
     return replace(dataset, preprocess=recipe.preprocess, name=recipe.name, settings=recipe.settings,
                    positive=recipe.positive)
 

@@ -6,14 +6,14 @@ The first cell installs the package on Colab, then calls :func:`prepare` with th
 the path of an RSNA Kaggle folder (``stage_2_train.csv`` and ``stage_2_train/``).
 
 >>> workshop = prepare("builtin")                      # doctest: +SKIP
-Data: the built-in synthetic head CT cohort (2,400 slices) in .../data/synthetic
+Data: the built-in synthetic head CT cohort is ready (0 s): .../data/synthetic
 Backbone weights: found (RSNA_WORKSHOP_WEIGHTS)
 >>> data = workshop.dataset(get_recipe("experiment1"), seed=0)   # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from ..ct import LABEL_FILE
 from ..errors import MissingFileError, WeightsUnavailableError
 from ..model import WEIGHTS_ENV, WEIGHTS_FILENAME, resolve_weights
 from ..model.backbone import WeightsSource
-from ..synthetic import build_cohort
+from ..synthetic import ensure_cohort
 from .recipes import Recipe
 from .resolve import BUILTIN, ORIGINAL, open_data
 
@@ -34,27 +34,19 @@ class Workshop:
     source: str | Path  # "builtin", "original" or an RSNA Kaggle folder
     weights: WeightsSource
 
-    def dataset(self, recipe: Recipe | str, seed: int = 0):
-        """The lesson's images from this notebook's data source, sampled with ``seed``."""
-        return open_data(recipe, seed=seed, source=self.source)
+    def dataset(self, recipe: Recipe | str, seed: int = 0, needs_patients: bool = False):
+        """The lesson's images from this notebook's data source, sampled with ``seed``.
 
-
-def quiet_tensorflow() -> None:
-    """Import TensorFlow with its start-up log lines silenced (CPU features, CUDA probing).
-
-    They are written straight to the process's error stream, where a notebook shows them in red
-    and alarms people although nothing is wrong. Later messages and all errors still show.
-    """
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    try:
-        import tensorflow as tf
-
-        tf.config.list_physical_devices()
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
+        ``needs_patients``: the cell splits by patient, which the original workshop's project files
+        (pictures without patient IDs) cannot give; with ``"original"`` the built-in cohort is used
+        instead, and one line says so.
+        """
+        source = self.source
+        if needs_patients and source == ORIGINAL:
+            print("The original workshop's project files hold no patient IDs, so this split by patient "
+                  "uses the built-in synthetic cohort.", flush=True)
+            source = BUILTIN
+        return open_data(recipe, seed=seed, source=source)
 
 
 def _weights_or_explain() -> WeightsSource:
@@ -80,21 +72,29 @@ def _rsna_folder(path: str | Path) -> Path:
     return folder.resolve()
 
 
-def prepare(data_source: str | Path = BUILTIN) -> Workshop:
+def prepare(data_source: str | Path = BUILTIN, needs_ct: bool = False) -> Workshop:
     """Check the weights and get the data ready for ``data_source``; print what was found.
 
-    Raises ``WeightsUnavailableError`` (with what to do) when the backbone weights are missing,
-    and ``MissingFileError`` when ``data_source`` is a folder without RSNA data in it.
+    ``needs_ct``: the notebook's lessons need CT files (Hounsfield units, patient IDs), which the
+    original workshop's project files (pictures) do not hold; with ``"original"`` it then uses the
+    built-in cohort and says so. Raises ``WeightsUnavailableError`` (with what to do) when the
+    backbone weights are missing, and ``MissingFileError`` when ``data_source`` is a folder
+    without RSNA data in it.
     """
     print(f"rsna_workshop {__version__} ({Path(__file__).resolve().parent})")
     source = _weights_or_explain()
+    if data_source == ORIGINAL and needs_ct:
+        print("Data: this notebook needs CT files (Hounsfield units, patient IDs), which the original "
+              "workshop's project files do not hold: it uses the built-in synthetic cohort.")
+        data_source = BUILTIN
     if data_source == BUILTIN:
-        print("Data: checking the built-in synthetic head CT cohort (the first time, it is generated: "
-              "about a minute or two)...", flush=True)
-        report = build_cohort()
+        print("Data: preparing the built-in synthetic head CT cohort (generated on this machine the "
+              "first time it is used, then reused)...", flush=True)
+        start = time.perf_counter()
+        folder = ensure_cohort()
         workshop = Workshop(BUILTIN, source)
-        done = f"generated in {report.seconds:.0f} s" if report.built else "ready"
-        print(f"Data: the built-in cohort, {report.n_slices:,} slices, {done}: {report.path}")
+        print(f"Data: the built-in synthetic head CT cohort is ready "
+              f"({time.perf_counter() - start:.0f} s): {folder}")
     elif data_source == ORIGINAL:
         workshop = Workshop(ORIGINAL, source)
         print("Data: the original workshop's project files (downloaded once per lesson, needs internet)")
@@ -103,5 +103,4 @@ def prepare(data_source: str | Path = BUILTIN) -> Workshop:
         workshop = Workshop(folder, source)
         print(f"Data: the RSNA Kaggle folder {folder}")
     print(f"Backbone weights: found ({source.origin})")
-    quiet_tensorflow()
-    return workshop
+    return workshop  # TensorFlow is imported (quietly) only when a cell needs the backbone

@@ -1,9 +1,6 @@
-"""Honest metrics for a classifier: sensitivity, specificity, PPV and NPV with Wilson 95 % CIs, ROC.
+"""Honest metrics on plain arrays: sensitivity, specificity, PPV and NPV with Wilson 95 % CIs, ROC.
 
-Most functions take plain arrays: true labels, scores or class probabilities, class names. The
-``result_*`` functions, :func:`final`, :func:`loss_rise`, :func:`report` and :func:`summary`
-judge a training result (or any object with its ``classes``, ``positive``, ``history``,
-``test_labels`` and ``test_probabilities``).
+Every function takes true labels, scores or class probabilities and class names.
 
 >>> m = binary_metrics([1, 1, 0, 0], [0.9, 0.4, 0.2, 0.1])
 >>> m.tp, m.fn, m.tn, m.fp, round(m.sensitivity.estimate, 2)
@@ -17,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from .errors import SettingsError
+from ..errors import SettingsError
 
 ED_PREVALENCE = 0.06
 """Prevalence of acute intracranial hemorrhage among emergency non-contrast head CTs.
@@ -200,6 +197,22 @@ def ppv_at_prevalence(sensitivity, specificity, prevalence):
         return true_pos / (true_pos + false_pos)
 
 
+def exam_false_alarm_rate(specificity, slices):
+    """Share of normal exams with at least one falsely flagged slice, if each of ``slices`` slices
+    were called independently with this slice-level ``specificity``: ``1 - specificity ** slices``.
+
+    Neighbouring slices are not independent, so real exam-level rates are lower, but they grow with
+    the number of slices all the same: slice-level figures are not exam-level figures.
+
+    >>> round(float(exam_false_alarm_rate(0.95, 30)), 2)
+    0.79
+    """
+    specificity = np.asarray(specificity, dtype=float)
+    if np.any((specificity < 0) | (specificity > 1)):
+        raise SettingsError("specificity must lie between 0 and 1 (a proportion, not a percentage).")
+    return 1 - specificity ** np.asarray(slices)
+
+
 def npv_at_prevalence(sensitivity, specificity, prevalence):
     """Negative predictive value at a prevalence (Bayes' rule, as :func:`ppv_at_prevalence`)."""
     return ppv_at_prevalence(specificity, sensitivity, 1 - np.asarray(prevalence, dtype=float))
@@ -238,95 +251,3 @@ def positive_index(classes, positive) -> int:
         raise SettingsError(f"No positive class is declared among {classes}: say which class means "
                             f"'disease present', e.g. positive={classes[-1]!r}.")
     raise SettingsError(f"positive={positive!r} is not one of the classes {classes} nor an index.")
-
-
-def result_arrays(result) -> tuple[np.ndarray, np.ndarray, tuple]:
-    """``(test_labels, test_probabilities, classes)`` of a training result, checked for shape."""
-    labels = np.asarray(result.test_labels, dtype=int)
-    probabilities = np.asarray(result.test_probabilities, dtype=float)
-    classes = tuple(result.classes)
-    if probabilities.shape != (len(labels), len(classes)):
-        raise SettingsError(
-            f"test_probabilities has shape {probabilities.shape}; expected ({len(labels)}, "
-            f"{len(classes)}) for {len(labels)} test cases and classes {classes}."
-        )
-    return labels, probabilities, classes
-
-
-def result_positive(result, positive=None) -> int:
-    """Index of the positive class: ``positive`` when given, else the one the result declares."""
-    return positive_index(result.classes, getattr(result, "positive", None) if positive is None else positive)
-
-
-def result_metrics(result, positive=None, threshold: float = 0.5) -> BinaryMetrics:
-    """:func:`binary_metrics` of a training result for its positive class (or ``positive``)."""
-    labels, probabilities, _ = result_arrays(result)
-    k = result_positive(result, positive)
-    return binary_metrics(labels, probabilities[:, k], positive=k, threshold=threshold)
-
-
-def result_confusion(result) -> np.ndarray:
-    """The test set's confusion matrix: rows true class, columns predicted, in ``classes`` order."""
-    labels, probabilities, classes = result_arrays(result)
-    return confusion_matrix(labels, probabilities.argmax(axis=1), len(classes))
-
-
-def result_per_class(result) -> dict[str, float | None]:
-    """Share of each class's test images predicted right (None when a class has none)."""
-    shares = per_class_accuracy(result_confusion(result))
-    return {name: None if np.isnan(share) else float(share) for name, share in zip(result.classes, shares)}
-
-
-def sensitivity(result, positive=None) -> float:
-    """Share of the test set's positive slices that the model called positive (argmax)."""
-    return float(per_class_accuracy(result_confusion(result))[result_positive(result, positive)])
-
-
-def final(result, key: str) -> float:
-    """The last epoch's value of a history curve (``accuracy``, ``test_loss`` ...)."""
-    return float(result.history[key][-1])
-
-
-def loss_rise(result) -> float:
-    """How far the final test loss sits above its lowest, as a share of the lowest (0.2: 20 % above)."""
-    losses = np.asarray(result.history["test_loss"], dtype=float)
-    return float(losses[-1] / losses.min() - 1)
-
-
-def report(result) -> dict:
-    """A JSON-able summary of a training result: the command line's ``--json`` contract."""
-    h = result.history
-    return {
-        "classes": list(result.classes),
-        "positive": result.positive,
-        "n_train": int(len(result.train_index)),
-        "n_test": int(len(result.test_index)),
-        **{key: result.params[key] for key in ("epochs", "learning_rate", "batch_size", "seed")},
-        "train_accuracy": h["accuracy"][-1],
-        "test_accuracy": h["test_accuracy"][-1],
-        "test_loss": h["test_loss"][-1],
-        "per_class_accuracy": result_per_class(result),
-        "confusion_matrix": result_confusion(result).tolist(),
-        "history": {key: list(values) for key, values in h.items()},
-        "seconds": round(result.seconds, 3),
-        "params": result.params,
-    }
-
-
-def summary(result) -> str:
-    """A few lines about a training result, for a console."""
-    p, h = result.params, result.history
-    per_class = ", ".join(f"{name} {_percent(share)}" for name, share in result_per_class(result).items())
-    return (
-        f"Trained {len(h['loss'])} epochs (batch {p['batch_size']}, learning rate "
-        f"{p['learning_rate']:g}, seed {p['seed']}) on {len(result.train_index)} images in "
-        f"{result.seconds:.1f} s.\n"
-        f"Train accuracy {_percent(h['accuracy'][-1])}; test accuracy "
-        f"{_percent(h['test_accuracy'][-1])} on {len(result.test_index)} images, test loss "
-        f"{h['test_loss'][-1]:.3f}.\n"
-        f"Per class (test): {per_class}."
-    )
-
-
-def _percent(value) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f} %"
