@@ -68,7 +68,7 @@ def acquire(hu: np.ndarray, tissue: np.ndarray, f: Frame, scanner: Scanner, rng:
     scale = scanner.noise * SIZE * SIZE / (2 * np.sqrt(float(np.sum(nps * nps))))  # irfft2 sums each twice
     spectrum = scipy.fft.rfft2(hu) * mtf + white * (nps * np.float32(scale))
     out = scipy.fft.irfft2(spectrum, s=hu.shape).astype(np.float32)
-    out[OUTSIDE_FOV] = -1024.0
+    out[OUTSIDE_FOV] = -1000.0  # air: the reader maps padding there too
     return out
 
 
@@ -82,6 +82,7 @@ def _hardening(tissue: np.ndarray, f: Frame, scanner: Scanner, rng: np.random.Ge
     rays = np.cos(np.float32(rng.integers(14, 30)) * angle + np.float32(rng.uniform(0, 6.3)))
     rays *= rays
     rays *= rays
-    rays *= rays  # cos^8: narrow rays
+    rays *= rays  # cos^8: narrow rays, of uneven strength (each follows one dense bone path)
+    rays *= np.float32(0.5) + np.sin(np.float32(rng.integers(3, 7)) * angle + np.float32(rng.uniform(0, 6.3))) ** 2
     inside = (f.depth > 0) & (tissue != Tissue.AIR)
-    return np.where(inside, strength * (np.float32(0.5) * rays - np.float32(0.08) - np.float32(1.4) * band), 0)
+    return np.where(inside, strength * (np.float32(0.3) * rays - np.float32(0.08) - np.float32(1.4) * band), 0)

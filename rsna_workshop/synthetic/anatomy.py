@@ -57,7 +57,7 @@ TISSUE_HU = {
     Tissue.AIR: (-1000, -990),
     Tissue.FAT: (-110, -70),
     Tissue.SOFT: (15, 45),
-    Tissue.BONE: (1100, 1900),
+    Tissue.BONE: (900, 1900),  # thin tables read low: the kernel blurs them into the diploe
     Tissue.DIPLOE: (450, 950),
     Tissue.WHITE: (22, 31),
     Tissue.GREY: (34, 43),
@@ -118,13 +118,13 @@ def random_head(rng: np.random.Generator) -> PatientHead:
     child = rng.random() < 0.07
     age = float(rng.uniform(2, 17) if child else np.clip(rng.normal(62, 18), 18, 95))
     atrophy = float(np.clip((age - 35) / 55 + rng.normal(0, 0.15), 0, 1))
-    grey = rng.uniform(36, 41)
-    white = grey - rng.uniform(9, 13)
+    grey = rng.uniform(35, 40)
+    white = grey - rng.uniform(6, 9)  # adult grey-white difference on unenhanced CT
     hu = {
         Tissue.AIR: -1000.0, Tissue.FAT: rng.uniform(-105, -80), Tissue.SOFT: rng.uniform(22, 38),
         Tissue.BONE: rng.uniform(1250, 1750), Tissue.DIPLOE: rng.uniform(550, 850),
         Tissue.WHITE: white, Tissue.GREY: grey, Tissue.CSF: rng.uniform(3, 9),
-        Tissue.CALCIFICATION: rng.uniform(180, 450), Tissue.DENSE: rng.uniform(45, 58),
+        Tissue.CALCIFICATION: rng.uniform(130, 300), Tissue.DENSE: rng.uniform(45, 58),
         Tissue.DEEP_GREY: grey - rng.uniform(2, 5), Tissue.MUSCLE: rng.uniform(42, 52),
         Tissue.VITREOUS: rng.uniform(6, 14), Tissue.LENS: rng.uniform(103, 117),
         Tissue.HOLDER: rng.uniform(200, 350), Tissue.PAD: rng.uniform(-900, -800),

@@ -39,7 +39,7 @@ def cavity_depth(f: Frame) -> np.ndarray:
     g = _fossa_size(f)
     depth = ellipse_depth(f, 0, 0.42, 0.86 * g, 0.56 * g)
     for side in (-1, 1):
-        h = float(np.interp(f.local(side * 0.5, -0.15), (0.0, 0.06, 0.14, 0.24, 0.34), (0.2, 0.6, 0.95, 1.05, 1.2)))
+        h = float(np.interp(f.local(side * 0.5, -0.15), (0.0, 0.06, 0.14, 0.24, 0.34), (0.45, 0.8, 1.0, 1.05, 1.2)))
         np.maximum(depth, ellipse_depth(f, side * 0.55, -0.12, 0.4 * h, 0.42 * h), out=depth)
     q = float(np.interp(f.local(0, -0.55), (0.15, 0.2, 0.28, 0.36), (0.0, 0.7, 1.0, 1.3)))
     np.maximum(depth, ellipse_depth(f, 0, -0.55, 0.62 * q, 0.42 * q), out=depth)
@@ -54,11 +54,11 @@ def cavity_depth(f: Frame) -> np.ndarray:
         p = presence(f.local(side * 0.45, 0.1), -0.02, 0.27)
         if p:  # petrous ridge between the middle and posterior fossae
             ridge = [(side * 0.13, -0.08), (side * 0.45, 0.1), (side * 0.9, 0.3)]
-            np.minimum(depth, tube_distance(f, ridge, [f.mm(2.5) * p, f.mm(5.0) * p, f.mm(8.0) * p]), out=depth)
+            np.minimum(depth, tube_distance(f, ridge, [f.mm(2.0) * p, f.mm(3.5) * p, f.mm(5.5) * p]), out=depth)
         p = presence(f.local(side * 0.45, -0.5), 0.1, 0.27)
         if p:  # greater wing of the sphenoid in front of the middle fossa
             wing = [(side * 0.15, -0.42), (side * 0.35, -0.55), (side * 0.6, -0.58), (side * 0.85, -0.48)]
-            np.minimum(depth, tube_distance(f, wing, [f.mm(2.5) * p] * 3 + [f.mm(2.0) * p]), out=depth)
+            np.minimum(depth, tube_distance(f, wing, [f.mm(1.8) * p] * 3 + [f.mm(1.5) * p]), out=depth)
     p = presence(f.local(0, -0.2), -0.1, 0.22)
     if p:  # clivus
         np.minimum(depth, tube_distance(f, [(0, -0.32), (0, -0.14)], [f.mm(5.0) * p] * 2), out=depth)
@@ -86,7 +86,7 @@ def _ears(head: PatientHead, f: Frame, t: np.ndarray, side: int, rng: np.random.
         paint(t, honeycomb(f, region, rng, 2.6, 0.55), Tissue.AIR)
     p = presence(level, 0.07, 0.17)
     if p:
-        paint(t, tube(f, [(side * 0.66, 0.13), (side * 1.05, 0.12)], [f.mm(3.5) * p] * 2), Tissue.AIR)
+        paint(t, tube(f, [(side * 0.78, 0.13), (side * 1.02, 0.12)], [f.mm(2.5) * p] * 2), Tissue.AIR)
         bone = t == Tissue.BONE
         paint(t, tube(f, [(side * 0.2, 0.05), (side * 0.4, 0.1)], [f.mm(2.0) * p] * 2), Tissue.CSF, bone)
         paint(t, ellipse(f, side * 0.48, 0.12, f.norm(2.5) * p, f.norm(1.8) * p), Tissue.CSF, bone)

@@ -86,7 +86,8 @@ def draw_cortex(head: PatientHead, head_seed: int, f: Frame, t: np.ndarray, offs
             limit = np.where(use, limit * 0.8, limit)
     narrowing = 1.0 if effaced is None else 1 - effaced[shell]
     opening = _opening(head_seed, f)[f.psi[shell]]
-    half_width = f.mm(0.15 + 1.5 * head.atrophy) * opening * narrowing * np.clip(1.2 - depth / np.maximum(limit, 1), 0.3, 1)
+    # CSF opens the sulci near the surface only; deeper, their banks touch (grey against grey)
+    half_width = f.mm(0.1 + 1.0 * head.atrophy) * opening * narrowing * np.clip(1.1 - 1.4 * depth / np.maximum(limit, 1), 0, 1)
     beyond = np.maximum(depth - limit, 0)
     to_sulcus = np.where(beyond > 0, np.hypot(np.maximum(near - half_width, 0), beyond), near - half_width)
     to_csf = np.minimum(to_sulcus, depth)  # pixels to the nearest sulcus or to the surface
@@ -101,7 +102,7 @@ def draw_cortex(head: PatientHead, head_seed: int, f: Frame, t: np.ndarray, offs
 def _sulcus_depth(head_seed: int, f: Frame, fold_px: float) -> np.ndarray:
     """How deep the sulci reach (pixels): a function of the polar angle that changes from one sulcus
     to the next."""
-    return (fold_px * (0.75 + 0.55 * np.tanh(1.5 * _angular_noise(head_seed, f, 13, range(8, 60, 4))))).astype(np.float32)
+    return (fold_px * (0.55 + 0.35 * np.tanh(1.5 * _angular_noise(head_seed, f, 13, range(8, 60, 4))))).astype(np.float32)
 
 
 def _opening(head_seed: int, f: Frame) -> np.ndarray:

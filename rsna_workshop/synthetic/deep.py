@@ -93,25 +93,25 @@ def draw_midline(head: PatientHead, f: Frame, t: np.ndarray, brain: np.ndarray, 
     falx = fissure & (np.abs(f.x * f.half_axes[0]) < f.mm(0.6))
     paint(t, falx, Tissue.DENSE, brain)
     if "falx" in head.calcified and f.level > 0.45:
-        paint(t, ellipse(f, 0, -0.55, f.norm(1.2), f.norm(5.0)), Tissue.CALCIFICATION, brain)
+        paint(t, ellipse(f, 0, -0.55, f.norm(0.8), f.norm(3.0)), Tissue.CALCIFICATION, brain)
 
 
 def draw_calcifications(head: PatientHead, f: Frame, t: np.ndarray, brain: np.ndarray):
     """Pineal gland, habenula, choroid plexus glomus and (in some older patients) the pallidum."""
     if "pineal" in head.calcified:
         p = presence(f.local(0, 0.2), 0.39, 0.5)
-        paint(t, ellipse(f, 0, 0.2, f.norm(2.8) * p, f.norm(3.2) * p), Tissue.CALCIFICATION, brain)
+        paint(t, ellipse(f, 0, 0.2, f.norm(1.6) * p, f.norm(1.9) * p), Tissue.CALCIFICATION, brain)
     if "habenula" in head.calcified:
         p = presence(f.local(0, 0.14), 0.42, 0.5)
-        paint(t, ellipse(f, 0, 0.14, f.norm(1.6) * p, f.norm(1.0) * p), Tissue.CALCIFICATION, brain)
+        paint(t, ellipse(f, 0, 0.14, f.norm(1.1) * p, f.norm(0.7) * p), Tissue.CALCIFICATION, brain)
     for side in (-1, 1):
         if "choroid" in head.calcified:
             p = presence(f.local(side * 0.2, 0.28), 0.44, 0.62)
-            glomus = ellipse(f, side * 0.205, 0.28, f.norm(2.8) * p, f.norm(3.6) * p, side * 0.4)
+            glomus = ellipse(f, side * 0.205, 0.28, f.norm(1.7) * p, f.norm(2.3) * p, side * 0.4)
             paint(t, glomus, Tissue.CALCIFICATION, brain)
         if "basal_ganglia" in head.calcified:
             p = presence(f.local(side * 0.22, -0.05), 0.4, 0.52)
-            paint(t, ellipse(f, side * 0.225, -0.04, f.norm(2.5) * p, f.norm(4.5) * p), Tissue.CALCIFICATION, brain)
+            paint(t, ellipse(f, side * 0.225, -0.04, f.norm(1.5) * p, f.norm(2.8) * p), Tissue.CALCIFICATION, brain)
 
 
 def draw_leukoaraiosis(head: PatientHead, f: Frame, t: np.ndarray):

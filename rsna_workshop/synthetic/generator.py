@@ -24,8 +24,9 @@ from .face import draw_ears, draw_face
 from .hemorrhage import CODES, Bleed, midline_shift, paint_bleeds, plan_bleed, shows, thickness_table
 from .skull import draw_holder, draw_vault
 
-HU_MIN, HU_MAX = -1024.0, 3071.0  # what a 12-bit CT stores
-GENERATOR_VERSION = "10"  # bump when the generated images change: rebuilds cohorts, voids caches
+BASE_BONE_MM = 7.0  # thickness of the skull base around the fossae
+HU_MIN, HU_MAX = -1000.0, 3000.0  # air .. dense bone and metal (what every stored form keeps exactly)
+GENERATOR_VERSION = "11"  # bump when the generated images change: rebuilds cohorts, voids caches
 
 
 @dataclass
@@ -133,8 +134,8 @@ def draw_anatomy(head: PatientHead, head_seed: int, f: Frame, rng: np.random.Gen
     cavity = (depth > 0) & (t != Tissue.DENSE)
     if low:
         base = (f.depth > 0) & ~cavity
-        paint(t, base, Tissue.BONE)  # the skull base; below the orbits, muscles of the face
-        paint(t, base & (f.y < -0.2) & (np.abs(f.x) < 0.8), Tissue.MUSCLE if f.level < 0.07 else Tissue.BONE)
+        paint(t, base, Tissue.MUSCLE)  # muscles and fat of the face and neck, far from the cavity
+        paint(t, base & (depth > -f.mm(BASE_BONE_MM)), Tissue.BONE)  # the skull base around it
         draw_face(head, f, t, ~cavity, rng)
         draw_ears(f, t)
     paint(t, cavity, Tissue.WHITE)

@@ -45,7 +45,7 @@ STAGES = {  # stage: (probability per subtype, HU range of its blood)
     "epidural": {"acute": (0.85, (56, 80)), "hyperacute": (0.15, (42, 55))},
     "subdural": {"acute": (0.55, (52, 76)), "hyperacute": (0.1, (40, 50)), "subacute": (0.15, (32, 44)),
                  "chronic": (0.12, (8, 24)), "mixed": (0.08, (14, 26))},
-    "intraparenchymal": {"acute": (0.8, (56, 84)), "hyperacute": (0.2, (42, 54))},
+    "intraparenchymal": {"acute": (0.8, (54, 78)), "hyperacute": (0.2, (42, 54))},
     "intraventricular": {"acute": (0.85, (52, 76)), "hyperacute": (0.15, (40, 50))},
     "subarachnoid": {"acute": (0.8, (50, 70)), "hyperacute": (0.2, (40, 50))},
 }
@@ -221,14 +221,17 @@ def _angle(f: Frame) -> np.ndarray:
 def _parenchymal(bleed: Bleed, f: Frame, t, hu, thickness, rng) -> np.ndarray:
     """An irregular, heterogeneous clot with a rim of oedema."""
     radius = max(f.mm(bleed.size) * cut(bleed, f.level), f.mm(2.5))
-    tissue_ok = np.isin(t, PARENCHYMA)
-    rim = blob(bleed, f, radius + f.mm(bleed.oedema)) & tissue_ok
-    hu[rim] -= 6 + bleed.oedema
-    blood = blob(bleed, f, radius) & tissue_ok
-    n = int(blood.sum())
-    hu[blood] = bleed.density + rng.normal(0, 3.0, n).astype(np.float32)
-    if bleed.stage == "hyperacute" and n:
-        hu[blood] -= 6 * (rng.random(n) < 0.4)
+    parenchyma = np.isin(t, PARENCHYMA)
+    rim = blob(bleed, f, radius + f.mm(bleed.oedema)) & parenchyma
+    hu[rim] = np.minimum(hu[rim], hu[rim] - 4 - 1.5 * bleed.oedema)
+    # the clot displaces the sulci and ventricle it grows into, leaving no CSF inside it
+    blood = blob(bleed, f, radius) & (parenchyma | np.isin(t, (Tissue.CSF, Tissue.VENTRICLE))) & (f.depth > 0)
+    rows, cols = np.nonzero(blood)
+    if len(rows):  # a clot is lumpy: smooth variation of a few HU, not per-pixel grain
+        lumps = sum(np.cos(rows * a + cols * b + c) for a, b, c in rng.uniform((-0.4, -0.4, 0), (0.4, 0.4, 6.3), (5, 3)))
+        hu[rows, cols] = bleed.density + (6.0 * lumps / np.sqrt(2.5)).astype(np.float32)
+        if bleed.stage == "hyperacute":
+            hu[rows, cols] -= 6 * (rng.random(len(rows)) < 0.4)
     return blood
 
 
