@@ -113,7 +113,7 @@ def trainer(jobs, features):
             history["test_accuracy"].append(float(np.mean(p.argmax(1) == labels[test_index])))
             history["test_loss"].append(float(cross_entropy(p, labels[test_index]).mean()))
         return SimpleNamespace(classes=classes, positive=recipe.positive, test_labels=labels[test_index],
-                               test_probabilities=p, history=history)
+                               test_probabilities=p, history=history, head=head)
 
     return train
 

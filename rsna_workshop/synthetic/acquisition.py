@@ -43,9 +43,9 @@ class Scanner:
 def random_scanner(rng: np.random.Generator) -> Scanner:
     """Draw one scanner and protocol."""
     return Scanner(
-        spacing=round(float(rng.uniform(0.4, 0.6)), 4),
-        noise=float(rng.uniform(2.0, 5.5)),
-        kernel=float(rng.uniform(0.3, 0.5)),
+        spacing=round(float(rng.uniform(0.4, 0.52)), 4),  # head at 55-75 % of the 512-pixel width
+        noise=float(rng.choice([rng.uniform(2.5, 6.0), rng.uniform(6.0, 10.0)], p=[0.7, 0.3])),  # 0.3: low dose or sharp kernel
+        kernel=float(rng.uniform(0.25, 0.55)),
         blur=float(rng.uniform(0.45, 0.8)),
         hardening=float(rng.uniform(6, 22)),
         holder=int(rng.choice(5, p=[0.12, 0.35, 0.2, 0.13, 0.2])),

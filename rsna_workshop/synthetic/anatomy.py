@@ -138,8 +138,8 @@ def random_head(rng: np.random.Generator) -> PatientHead:
     half_width = rng.uniform(56, 66) if child else rng.uniform(64, 74)
     return PatientHead(
         half_width=half_width, half_length=half_width * rng.uniform(1.1, 1.25),
-        offset=(rng.normal(0, 9), rng.normal(-8, 9)),
-        yaw=float(rng.normal(0, 0.14)), pitch=float(rng.normal(0.0, 0.035)), roll=float(rng.normal(0, 0.012)),
+        offset=(rng.normal(0, 14), rng.normal(-8, 14)),
+        yaw=float(rng.normal(0, 0.2)), pitch=float(rng.normal(0.0, 0.06)), roll=float(rng.normal(0, 0.012)),
         shape=smooth_periodic(rng, 0.045), skull=rng.uniform(4.5, 7.0),
         skull_bumps=smooth_periodic(rng, 0.3), scalp=rng.uniform(4, 7.5),
         age=age, atrophy=atrophy, fold=rng.uniform(19, 25),

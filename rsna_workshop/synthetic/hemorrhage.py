@@ -8,8 +8,8 @@ that shows has pixels, so a cohort's labels can be written before any slice is d
 Densities follow published ranges for unenhanced CT: acute clot 50-80 HU (up to 90 as it
 retracts), hyperacute or anaemic blood 40-55 HU, subacute subdurals isodense to grey matter
 (30-45 HU), chronic subdurals near CSF (8-25 HU), acute-on-chronic subdurals with a dependent
-haematocrit level, and subarachnoid or intraventricular blood thinned by CSF. About a fifth of
-the bleeds therefore lie below the 50-90 HU range that colour-coding paints.
+haematocrit level, and subarachnoid or intraventricular blood thinned by CSF. About one bleed in
+six therefore lies below the 50-90 HU range that colour-coding paints.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from .anatomy import ANGLES, Frame, Tissue, presence
 CODES = {name: i + 1 for i, name in enumerate(SUBTYPES)}  # mask values, RSNA order
 PARENCHYMA = (Tissue.WHITE, Tissue.GREY, Tissue.DEEP_GREY, Tissue.STEM, Tissue.LEUKOARAIOSIS)
 MIN_CUT = 0.25  # a bleed shows on a slice where its cut is at least this
-SUBTLE = 0.38  # share of bleeds that are small or thin (severity below 0.06); the rest are overt
-OVERT = (4.0, 1.5)  # Beta distribution of the severity (size) of overt bleeds, in 0..1
+SUBTLE = 0.5  # share of bleeds that are small or thin (severity below 0.06); the rest are overt
+OVERT = (6.0, 1.2)  # Beta distribution of the severity (size) of overt bleeds, in 0..1
 CENTRES = {  # levels where each subtype's largest cut may sit
     "epidural": (0.36, 0.84),
     "intraparenchymal": (0.36, 0.8),
@@ -42,12 +42,12 @@ SAFE = {  # levels where a bleed of each subtype can be drawn for every head and
     "subdural": (0.3, 0.94),
 }
 STAGES = {  # stage: (probability per subtype, HU range of its blood)
-    "epidural": {"acute": (0.85, (56, 80)), "hyperacute": (0.15, (42, 55))},
-    "subdural": {"acute": (0.55, (52, 76)), "hyperacute": (0.1, (40, 50)), "subacute": (0.15, (32, 44)),
-                 "chronic": (0.12, (8, 24)), "mixed": (0.08, (14, 26))},
-    "intraparenchymal": {"acute": (0.8, (54, 78)), "hyperacute": (0.2, (42, 54))},
-    "intraventricular": {"acute": (0.85, (52, 76)), "hyperacute": (0.15, (40, 50))},
-    "subarachnoid": {"acute": (0.8, (50, 70)), "hyperacute": (0.2, (40, 50))},
+    "epidural": {"acute": (0.9, (56, 80)), "hyperacute": (0.1, (42, 55))},
+    "subdural": {"acute": (0.64, (52, 76)), "hyperacute": (0.08, (40, 50)), "subacute": (0.12, (32, 44)),
+                 "chronic": (0.1, (8, 24)), "mixed": (0.06, (14, 26))},
+    "intraparenchymal": {"acute": (0.88, (54, 78)), "hyperacute": (0.12, (42, 54))},
+    "intraventricular": {"acute": (0.9, (52, 76)), "hyperacute": (0.1, (40, 50))},
+    "subarachnoid": {"acute": (0.88, (50, 70)), "hyperacute": (0.12, (40, 50))},
 }
 
 
@@ -133,7 +133,7 @@ def thickness_table(bleeds, level: float, px_per_mm: float) -> np.ndarray:
             continue
         factor = cut(bleed, level)
         u = _turn(psi, bleed.angle) / (bleed.spread * (0.55 + 0.45 * factor))
-        power = 0.75 if bleed.subtype == "epidural" else 0.3
+        power = 0.5 if bleed.subtype == "epidural" else 0.3  # a lens convex to the brain; a flat crescent
         profile = np.clip(1 - u * u, 0, 1) ** power
         minimum = 2.5 if np.abs(u).min() < 1 else 0.0  # every bleed that shows is at least this thick
         thick = np.maximum(bleed.size * px_per_mm * factor, minimum) * profile
