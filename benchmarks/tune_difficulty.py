@@ -1,198 +1,135 @@
-"""Estimate the five lessons on generated slices, to tune the generator's difficulty.
+"""The five lessons on the planned cohort without writing it: a fast stand-in for ``rsna-workshop lessons``.
 
-A quick stand-in for ``rsna-workshop lessons`` while the generator changes: the frozen MobileNetV2
-embedding (cached in a temporary folder per generator version and slice) and a NumPy copy of
-Teachable Machine's head (Dense 100 relu, softmax, Adam lr 0.001, batch 16, 15 % of each class held
-out as test), trained on slices drawn from the cohort plan without writing any files.
+Every slice of the plan is drawn in memory, turned into the recipes' gray and colour-coded model
+inputs and embedded once by the frozen backbone (cached per generator source in a temporary
+folder). Each recipe then samples its slices exactly as ``open_data`` does (same class rules, same
+seeded sampling over the slices in ID order), is split by Teachable Machine's rule or by patient,
+and trains the package's own NumPy head with the recipe's settings. The table is the lessons
+check's own (``rsna_workshop.workshop.lessons``). Use it to tune the generator; confirm with
+``rsna-workshop lessons``.
 
-    .venv/bin/python benchmarks/tune_difficulty.py --normal 1000 --bleed 1000 --seeds 3
+    .venv/bin/python benchmarks/tune_difficulty.py --seeds 5 --split both
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import multiprocessing
 import os
-
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # tiny matrices: threads only add overhead
-os.environ.setdefault("OMP_NUM_THREADS", "1")
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
-import numpy as np
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import numpy as np  # noqa: E402
 
-from rsna_workshop import imaging
-from rsna_workshop.model import build_backbone
-from rsna_workshop.synthetic import GENERATOR_VERSION, generate_slice
-from rsna_workshop.synthetic.plan import plan_cohort
+import rsna_workshop.synthetic as synthetic  # noqa: E402
+from rsna_workshop.datasets import rule_classes, sample_indices  # noqa: E402
+from rsna_workshop.datasets.splits import patient_split, teachable_split  # noqa: E402
+from rsna_workshop.model.embeddings import run_backbone  # noqa: E402
+from rsna_workshop.model.head import Head, cross_entropy, fit_epoch  # noqa: E402
+from rsna_workshop.synthetic.plan import draw, plan_cohort  # noqa: E402
+from rsna_workshop.workshop.lessons import format_table, run_lessons  # noqa: E402
+from rsna_workshop.workshop.recipes import COLOR, GRAY, RECIPES  # noqa: E402
 
-GRAY = imaging.Preprocess()
-COLOR = imaging.Preprocess(color_code=True)
-CACHE = Path(tempfile.gettempdir()) / "rsna_tune_cache" / f"v{GENERATOR_VERSION}"
+VIEWS = {"gray": GRAY, "color": COLOR}
+
+
+def source_digest() -> str:
+    """A digest of the generator's source files: the cache is valid while they are unchanged."""
+    digest = hashlib.blake2b(digest_size=6)
+    for path in sorted(Path(synthetic.__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def render(job):
-    """The gray and colour-coded model images of one planned slice, and its visible subtypes."""
-    s = generate_slice(job.seed, level=job.level, subtypes=job.requested, patient=job.patient,
-                       bleed_level=job.bleed_level)
-    return cache_name(job), GRAY(s.hu), COLOR(s.hu), s.subtypes
+    """The model inputs of one planned slice, one per view, and the subtypes it shows."""
+    s = draw(job)
+    return [view(s.hu) for view in VIEWS.values()], s.subtypes
 
 
-def cache_name(job) -> str:
-    """A cache file stem unique to what the generator draws for ``job``."""
-    import hashlib
-
-    what = repr((job.seed, job.patient, job.level, job.requested, job.bleed_level))
-    return hashlib.blake2b(what.encode(), digest_size=8).hexdigest()
-
-
-def embeddings(jobs, backbone_box):
-    """Embeddings (gray, colour) and subtypes of ``jobs``, from the cache when possible."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    missing = [j for j in jobs if not (CACHE / f"{cache_name(j)}.npz").exists()]
-    if missing:
-        if not backbone_box:
-            backbone_box.append(build_backbone())
-        with multiprocessing.get_context("spawn").Pool(2) as pool:
-            rendered = pool.map(render, missing, chunksize=8)
-        net = backbone_box[0]
-        for start in range(0, len(rendered), 256):
-            part = rendered[start:start + 256]
-            for which, index in (("gray", 1), ("color", 2)):
-                x = np.stack([r[index] for r in part]).astype(np.float32) / 127.0 - 1.0
-                feats = net.predict(x, batch_size=64, verbose=0)
-                for r, f in zip(part, feats):
-                    r_path = CACHE / f"{r[0]}.{which}.npy"
-                    np.save(r_path, f.astype(np.float32))
-            for r in part:
-                np.savez(CACHE / f"{r[0]}.npz", subtypes=np.array("|".join(r[3])))
-    gray = np.stack([np.load(CACHE / f"{cache_name(j)}.gray.npy") for j in jobs])
-    color = np.stack([np.load(CACHE / f"{cache_name(j)}.color.npy") for j in jobs])
-    subtypes = [str(np.load(CACHE / f"{cache_name(j)}.npz")["subtypes"]) for j in jobs]
-    return gray, color, [tuple(s.split("|")) if s else () for s in subtypes]
+def embed_plan(jobs, workers: int) -> dict[str, np.ndarray]:
+    """Embeddings (N, 1280) of every job, per view, cached per generator source."""
+    cache = Path(tempfile.gettempdir()) / "rsna_tune" / f"{source_digest()}-{len(jobs)}.npz"
+    if cache.is_file():
+        return dict(np.load(cache))
+    started = time.perf_counter()
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        rendered = pool.map(render, jobs, chunksize=16)
+    shown = [r[1] for r in rendered]
+    mismatched = sum(s != j.requested for s, j in zip(shown, jobs))
+    print(f"drew {len(jobs)} slices in {time.perf_counter() - started:.0f} s; {mismatched} differ from their plan")
+    out = {}
+    for k, name in enumerate(VIEWS):
+        images = np.stack([r[0][k] for r in rendered])
+        out[name] = np.concatenate([run_backbone(images[i:i + 128]) for i in range(0, len(images), 128)])
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, **out)
+    print(f"embedded in {time.perf_counter() - started:.0f} s")
+    return out
 
 
-def split(labels, seed):
-    """Teachable Machine's split: 15 % of each class as test."""
-    rng = np.random.default_rng(seed)
-    test = []
-    for c in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == c))
-        test += list(idx[: int(round(0.15 * len(idx)))])
-    test = np.array(sorted(test))
-    return np.setdiff1d(np.arange(len(labels)), test), test
+def class_labels(jobs, classes) -> np.ndarray:
+    """Each job's class index under the RSNA class rule (``normal``, ``hemorrhage`` or a subtype
+    alone), or -1."""
+    out = np.full(len(jobs), -1)
+    for i, job in enumerate(jobs):
+        for index, name in enumerate(classes):
+            member = {"normal": not job.requested, "hemorrhage": bool(job.requested)}.get(
+                name, job.requested == (name,))
+            if member:
+                out[i] = index
+                break
+    return out
 
 
-def train(x, y, epochs, seed):
-    """Teachable Machine's head in NumPy: Dense(100, relu), Dense(softmax), Adam 1e-3, batch 16.
+def trainer(jobs, features):
+    """A stand-in for ``train_recipe``: the recipe's images, split and settings, the package's head."""
+    patients = np.array([job.patient_id for job in jobs])
 
-    Returns per-epoch (train accuracy, test accuracy, test loss), the test labels and predictions.
-    """
-    tr, te = split(y, seed)
-    rng = np.random.default_rng(seed)
-    k = int(y.max()) + 1
-    glorot = lambda n, m: rng.uniform(-1, 1, (n, m)).astype(np.float32) * np.sqrt(6 / (n + m))
-    params = [glorot(x.shape[1], 100), np.zeros(100, np.float32), glorot(100, k), np.zeros(k, np.float32)]
-    moments = [[np.zeros_like(p), np.zeros_like(p)] for p in params]
-    onehot = np.eye(k, dtype=np.float32)[y]
+    def train(name: str, seed: int, split: str):
+        recipe = RECIPES[name]
+        classes = rule_classes(recipe.rule)
+        labels_all = class_labels(jobs, classes)
+        keep = np.flatnonzero(labels_all >= 0)
+        chosen = keep[sample_indices(labels_all[keep], classes, recipe.counts, seed)]
+        labels = labels_all[chosen]
+        if split == "teachable":
+            train_index, test_index = teachable_split(labels, seed)
+        else:
+            train_index, test_index = patient_split(patients[chosen], seed)
+        x = features["color" if recipe.preprocess.color_code else "gray"][chosen]
+        settings = recipe.settings
+        head = Head(x.shape[1], len(classes), seed=seed, learning_rate=settings.learning_rate)
+        shuffle = np.random.default_rng([seed, 3])
+        history = {"accuracy": [], "test_accuracy": [], "test_loss": []}
+        for _ in range(settings.epochs):
+            accuracy, _ = fit_epoch(head, x, labels, shuffle.permutation(train_index), settings.batch_size)
+            p = head.probabilities(x[test_index])
+            history["accuracy"].append(accuracy)
+            history["test_accuracy"].append(float(np.mean(p.argmax(1) == labels[test_index])))
+            history["test_loss"].append(float(cross_entropy(p, labels[test_index]).mean()))
+        return SimpleNamespace(classes=classes, positive=recipe.positive, test_labels=labels[test_index],
+                               test_probabilities=p, history=history, head=head)
 
-    def forward(xb):
-        h = np.maximum(xb @ params[0] + params[1], 0)
-        z = h @ params[2] + params[3]
-        z = np.exp(z - z.max(1, keepdims=True))
-        return h, z / z.sum(1, keepdims=True)
-
-    step, curve = 0, []
-    for _ in range(epochs):
-        order = tr[rng.permutation(len(tr))]
-        for start in range(0, len(order), 16):
-            b = order[start:start + 16]
-            h, p = forward(x[b])
-            dz = (p - onehot[b]) / len(b)
-            dh = (dz @ params[2].T) * (h > 0)
-            grads = [x[b].T @ dh, dh.sum(0), h.T @ dz, dz.sum(0)]
-            step += 1
-            for param, grad, m in zip(params, grads, moments):
-                m[0] = 0.9 * m[0] + 0.1 * grad
-                m[1] = 0.999 * m[1] + 0.001 * grad * grad
-                lr = 1e-3 * np.sqrt(1 - 0.999**step) / (1 - 0.9**step)
-                param -= lr * m[0] / (np.sqrt(m[1]) + 1e-7)
-        p_train, p_test = forward(x[tr])[1], forward(x[te])[1]
-        loss = -np.mean(np.log(np.clip(p_test[np.arange(len(te)), y[te]], 1e-7, 1)))
-        curve.append(((p_train.argmax(1) == y[tr]).mean(), (p_test.argmax(1) == y[te]).mean(), loss))
-    return np.array(curve), y[te], p_test.argmax(1)
-
-
-def pick(jobs, subtypes_of, want, n, rng):
-    """``n`` jobs whose visible subtypes satisfy ``want``."""
-    ok = [j for j in jobs if want(subtypes_of[j.id])]
-    if len(ok) < n:
-        raise SystemExit(f"only {len(ok)} slices for a class that needs {n}")
-    return [ok[i] for i in rng.choice(len(ok), n, replace=False)]
+    return train
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--normal", type=int, default=1000)
-    parser.add_argument("--bleed", type=int, default=1000)
-    parser.add_argument("--three", type=int, default=80)
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--only", default="1,2,3,4,5")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--split", choices=("teachable", "patient", "both"), default="both")
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    lessons = set(args.only.split(","))
-    start = time.perf_counter()
-    jobs = plan_cohort(0)
-    box = []
-    # First pass: embed a candidate pool (requested labels), then select by visible subtypes.
-    rng = np.random.default_rng(0)
-    normal_pool = [j for j in jobs if not j.requested]
-    bleed_pool = [j for j in jobs if j.requested]
-    pool = [normal_pool[i] for i in rng.choice(len(normal_pool), min(len(normal_pool), args.normal + 60), replace=False)]
-    pool += [bleed_pool[i] for i in rng.choice(len(bleed_pool), min(len(bleed_pool), args.bleed + 120), replace=False)]
-    if "5" in lessons:
-        pool += [j for j in bleed_pool if j.requested in (("intraparenchymal",), ("subdural",))]
-    pool = list({j.id: j for j in pool}.values())
-    gray, color, subs = embeddings(pool, box)
-    index = {j.id: i for i, j in enumerate(pool)}
-    subtypes_of = {j.id: s for j, s in zip(pool, subs)}
-    print(f"embedded {len(pool)} slices in {time.perf_counter() - start:.0f} s")
-
-    def run(name, classes, epochs, feats="gray", seeds=args.seeds):
-        accs, found, gaps, rises = [], [], [], []
-        for seed in range(seeds):
-            r = np.random.default_rng(100 + seed)
-            chosen, y = [], []
-            for c, (want, n) in enumerate(classes):
-                picked = pick(pool, subtypes_of, want, n, r)
-                chosen += picked
-                y += [c] * n
-            x = (gray if feats == "gray" else color)[[index[j.id] for j in chosen]]
-            curve, yt, yp = train(x, np.array(y), epochs, seed)
-            accs.append(curve[-1, 1])
-            found.append(((yp == 1) & (yt == 1)).sum() / max(1, (yt == 1).sum()))
-            gaps.append(curve[-1, 0] - curve[-1, 1])
-            rises.append(curve[-1, 2] / curve[:, 2].min() - 1)
-        print(f"{name:38s} acc {np.mean(accs):.3f} (sd {np.std(accs):.3f})  found {np.mean(found):.2f}  "
-              f"train-test {np.mean(gaps):+.3f}  loss rise {np.mean(rises):+.0%}", flush=True)
-
-    normal = (lambda s: not s, args.normal)
-    bleed = (lambda s: bool(s), args.bleed)
-    if "1" in lessons:
-        run("1) 30+30, 15 ep (0.50-0.75)", [(normal[0], 30), (bleed[0], 30)], 15, seeds=10)
-    if "2" in lessons:
-        run("2) N+30, 50 ep (>=.95, found<=.2)", [normal, (bleed[0], 30)], 50)
-    if "3" in lessons:
-        run("3) N+N gray, 50 ep (0.65-0.85, >=.6)", [normal, bleed], 50)
-    if "5" in lessons:
-        run("5) N+N colour, 50 ep (gray+0.10)", [normal, bleed], 50, feats="color")
-        three = [(normal[0], args.three), (lambda s: s == ("intraparenchymal",), args.three),
-                 (lambda s: s == ("subdural",), args.three)]
-        run("5) 3x80 gray, 50 ep (~0.53)", three, 50)
-        run("5) 3x80 colour, 50 ep (gray+0.10)", three, 50, feats="color")
-    if "4" in lessons:
-        run("4) N+N gray, 75 ep (gap>=.08, rise>=10%)", [normal, bleed], 75)
-    print(f"total {time.perf_counter() - start:.0f} s")
+    jobs = sorted(plan_cohort(0), key=lambda job: job.id)
+    features = embed_plan(jobs, args.workers)
+    for split in ("teachable", "patient") if args.split == "both" else (args.split,):
+        started = time.perf_counter()
+        rows = run_lessons(seeds=args.seeds, split=split, trainer=trainer(jobs, features))
+        print(f"{split} split ({time.perf_counter() - started:.0f} s):\n{format_table(rows)}", flush=True)
 
 
 if __name__ == "__main__":

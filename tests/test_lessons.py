@@ -1,11 +1,13 @@
 """The lessons check: each lesson's band passes on the original workshop's figures and fails when
 its own figure is off."""
 
+import json
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from rsna_workshop import cli
 from rsna_workshop.workshop import lessons
 
 CLASSES = ("normal", "hemorrhage")
@@ -71,3 +73,41 @@ def test_table_shows_each_lesson_and_verdict():
     table = lessons.format_table(rows).splitlines()
     assert len(table) == 6 and table[1].endswith("FAIL") and table[2].endswith("pass")
     assert "test_accuracy 0.900" in table[1]
+
+
+def test_train_recipe_uses_the_original_settings_or_teachable_machines(monkeypatch):
+    used = []
+    monkeypatch.setattr(lessons, "open_data", lambda recipe, seed: FakeData(recipe.settings))
+    monkeypatch.setattr(lessons, "train", lambda data, seed, split: used.append((data.settings, split)))
+    lessons.train_recipe("experiment3", 0, "patient")
+    lessons.train_recipe("experiment3", 0, "teachable", settings="teachable-machine")
+    assert [(s.epochs, s.learning_rate, split) for s, split in used] == [(15, 0.00008, "patient"),
+                                                                        (50, 0.001, "teachable")]
+    with pytest.raises(ValueError, match="settings must be one of original, teachable-machine"):
+        lessons.run_lessons(seeds=1, settings="quick", trainer=lambda *args: None)
+
+
+class FakeData:
+    def __init__(self, settings):
+        self.settings = settings
+
+    def with_settings(self, settings):
+        return FakeData(settings)
+
+
+def test_lessons_command_reports_both_splits_and_fails_when_one_does(monkeypatch, capsys, tmp_path):
+    calls = []
+
+    def fake_run(seeds, split, settings):
+        calls.append((seeds, split, settings))
+        return rows_for({**GOOD, "experiment1": fake_result(0.9)} if split == "patient" else GOOD, split)
+
+    monkeypatch.setattr(cli, "run_lessons", fake_run)
+    status = cli.main(["lessons", "--seeds", "2", "--json", str(tmp_path / "t.json")])
+    out = capsys.readouterr().out
+    assert status == 1 and calls == [(2, "teachable", "original"), (2, "patient", "original")]
+    assert "teachable split, original settings, mean of 2 seeds:" in out and "patient split" in out
+    assert out.count("FAIL") == 1
+    assert set(json.loads((tmp_path / "t.json").read_text())) == {"teachable", "patient"}
+    assert cli.main(["lessons", "--seeds", "2", "--split", "teachable", "--settings", "teachable-machine"]) == 0
+    assert calls[-1] == (2, "teachable", "teachable-machine")

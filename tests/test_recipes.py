@@ -9,22 +9,24 @@ import pytest
 from helpers import make_class_folders, make_rsna
 
 from rsna_workshop.datasets import ORIGINAL_PROJECTS, TrainingSettings, write_tm
-from rsna_workshop.errors import DataError
+from rsna_workshop.errors import DataError, SettingsError
 from rsna_workshop.imaging import Preprocess
 from rsna_workshop.workshop import get_recipe, open_data, resolve
+from rsna_workshop.workshop.recipes import COLOR_TRANSLUCENT
 
-# name: (counts per class, epochs, colour-coded, inside the skull only, original project)
+# name: (counts per class, epochs, learning rate, colour-coded, inside the skull only, original project):
+# the original workshop's settings, batch 16 throughout
 EXPECTED = {
-    "experiment1": ({"normal": 30, "hemorrhage": 30}, 15, False, False, "original-small"),
-    "experiment2": ({"normal": 1000, "hemorrhage": 30}, 50, False, False, "original-imbalanced"),
-    "experiment3": ({"normal": 1000, "hemorrhage": 1000}, 50, False, False, "original-balanced"),
-    "experiment4": ({"normal": 1000, "hemorrhage": 1000}, 75, False, False, "original-balanced"),
-    "experiment4-250": ({"normal": 1000, "hemorrhage": 1000}, 250, False, False, "original-balanced"),
-    "experiment5": ({"normal": 1000, "hemorrhage": 1000}, 50, True, False, "original-color"),
-    "experiment5-masked": ({"normal": 1000, "hemorrhage": 1000}, 50, True, True, None),
-    "experiment5-3class-gray": ({"normal": 80, "intraparenchymal": 80, "subdural": 80}, 50, False, False,
+    "experiment1": ({"normal": 30, "hemorrhage": 30}, 15, 0.00003, False, False, "original-small"),
+    "experiment2": ({"normal": 1000, "hemorrhage": 30}, 15, 0.00003, False, False, "original-imbalanced"),
+    "experiment3": ({"normal": 1000, "hemorrhage": 1000}, 15, 0.00008, False, False, "original-balanced"),
+    "experiment4": ({"normal": 1000, "hemorrhage": 1000}, 75, 0.00005, False, False, "original-balanced"),
+    "experiment4-250": ({"normal": 1000, "hemorrhage": 1000}, 250, 0.00005, False, False, "original-balanced"),
+    "experiment5": ({"normal": 1000, "hemorrhage": 1000}, 15, 0.00008, True, False, "original-color"),
+    "experiment5-masked": ({"normal": 1000, "hemorrhage": 1000}, 15, 0.00008, True, True, None),
+    "experiment5-3class-gray": ({"normal": 80, "intraparenchymal": 80, "subdural": 80}, 80, 0.00002, False, False,
                                 "original-3class-gray"),
-    "experiment5-3class-color": ({"normal": 80, "intraparenchymal": 80, "subdural": 80}, 50, True, False,
+    "experiment5-3class-color": ({"normal": 80, "intraparenchymal": 80, "subdural": 80}, 80, 0.00002, True, False,
                                  "original-3class-color"),
 }
 
@@ -48,13 +50,14 @@ def ids(dataset):
 
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_each_recipe_gives_its_images_settings_and_positive_class(cohort, name):
-    counts, epochs, colour, masked, original = EXPECTED[name]
+    counts, epochs, rate, colour, masked, original = EXPECTED[name]
     recipe = get_recipe(name)
     data = open_data(name, seed=0, source=cohort)
     assert data.counts() == counts and data.classes == tuple(counts)
     assert data.preprocess == Preprocess(color_code=colour, inside_skull=masked)
-    assert data.name == name and data.settings.epochs == epochs and data.settings.batch_size == 16
+    assert data.name == name and data.settings == TrainingSettings(epochs=epochs, batch_size=16, learning_rate=rate)
     assert data.settings == recipe.settings
+    assert f"{epochs} epochs" in recipe.description and f"{rate:.5f}" in recipe.description
     assert data.positive == (None if len(counts) == 3 else "hemorrhage")
     assert recipe.original == original and (original is None or original in ORIGINAL_PROJECTS)
 
@@ -82,6 +85,26 @@ def test_too_small_a_source_says_how_many_there_are(tmp_path):
         open_data("experiment1", source=small)
 
 
+def test_experiment5_trains_exactly_like_experiment3_so_only_the_picture_differs():
+    three = get_recipe("experiment3")
+    for name in ("experiment5", "experiment5-masked"):
+        recipe = get_recipe(name)
+        assert (recipe.counts, recipe.rule, recipe.settings) == (three.counts, three.rule, three.settings)
+        assert recipe.preprocess.color_code and not three.preprocess.color_code
+    assert get_recipe("experiment4").original_changes == ("epochs", "learning_rate")
+    assert COLOR_TRANSLUCENT == Preprocess(color_code=True, opacity=0.5)
+
+
+@pytest.mark.parametrize("name,epochs", [("experiment1", 50), ("experiment3", 50), ("experiment4", 75),
+                                         ("experiment4-250", 250), ("experiment5-3class-color", 50)])
+def test_teachable_machines_defaults_stay_available(name, epochs):
+    settings = get_recipe(name).training_settings("teachable-machine")
+    assert settings == TrainingSettings(epochs=epochs, batch_size=16, learning_rate=0.001)
+    assert get_recipe(name).training_settings("original") == get_recipe(name).settings
+    with pytest.raises(SettingsError, match="settings must be one of original, teachable-machine"):
+        get_recipe(name).training_settings("fast")
+
+
 def test_unknown_recipe_lists_the_valid_names():
     with pytest.raises(DataError, match="No recipe called 'experiment6'. Recipes: experiment1, experiment2"):
         get_recipe("experiment6")
@@ -91,7 +114,7 @@ def test_recipes_use_the_builtin_cohort_by_default(cohort, monkeypatch):
     monkeypatch.setattr(resolve, "ensure_cohort", lambda: cohort)
     data = open_data("experiment1", seed=3)
     assert ids(data) == ids(open_data("experiment1", seed=3, source=cohort))
-    assert data.settings == TrainingSettings(epochs=15, batch_size=16, learning_rate=0.001)
+    assert data.settings == TrainingSettings(epochs=15, batch_size=16, learning_rate=0.00003)
     assert open_data("experiment3", color_code=True).preprocess == Preprocess(color_code=True)
 
 
@@ -146,8 +169,8 @@ def test_original_source_uses_the_files_own_settings_and_says_where_it_falls_bac
     small = open_data("experiment1", source="original")
     assert small.counts() == {"Normal": 3, "Hemorrhage": 3} and small.positive == "Hemorrhage"
     assert small.settings == TrainingSettings(epochs=15, batch_size=16, learning_rate=0.00003)
-    longer = open_data("experiment4", source="original")  # lesson 4 trains the same file longer
-    assert longer.settings == TrainingSettings(epochs=75, batch_size=16, learning_rate=0.00008)
+    longer = open_data("experiment4", source="original")  # lesson 4: the same file, longer, slower
+    assert longer.settings == TrainingSettings(epochs=75, batch_size=16, learning_rate=0.00005)
     assert capsys.readouterr().out == ""
 
     masked = open_data("experiment5-masked", source="original")

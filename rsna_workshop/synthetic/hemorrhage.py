@@ -1,7 +1,15 @@
-"""The five RSNA hemorrhage subtypes: where they sit, their shapes and their densities.
+"""The five RSNA hemorrhage subtypes: where they sit, their shapes, densities and mass effect.
 
-A :class:`Bleed` is planned once per patient (site, size, density, the levels it spans) and then
-cut at every slice, so contiguous slices show the same bleed growing and shrinking.
+A :class:`Bleed` is planned once per patient (site, size, age, the levels it spans) and cut at
+every slice, so contiguous slices show one bleed growing and shrinking. :func:`shows` decides,
+from the plan alone, whether a slice shows a bleed; the drawing functions guarantee that a bleed
+that shows has pixels, so a cohort's labels can be written before any slice is drawn.
+
+Densities follow published ranges for unenhanced CT: acute clot 50-80 HU (up to 90 as it
+retracts), hyperacute or anaemic blood 40-55 HU, subacute subdurals isodense to grey matter
+(30-45 HU), chronic subdurals near CSF (8-25 HU), acute-on-chronic subdurals with a dependent
+haematocrit level, and subarachnoid or intraventricular blood thinned by CSF. About one bleed in
+six therefore lies below the 50-90 HU range that colour-coding paints.
 """
 
 from __future__ import annotations
@@ -14,85 +22,95 @@ from ..ct.rsna import SUBTYPES
 from ..errors import SettingsError
 from .anatomy import ANGLES, Frame, Tissue, presence
 
-PARENCHYMA = (Tissue.WHITE, Tissue.GREY, Tissue.DEEP_GREY, Tissue.CSF)
 CODES = {name: i + 1 for i, name in enumerate(SUBTYPES)}  # mask values, RSNA order
-
-# Difficulty: most bleeds are small or thin and near grey matter in density; a minority are obvious.
-SEVERITY_BETA = (1.0, 3.5)  # severity in 0..1 drawn from this Beta; scales size and density
-DENSITY = {  # acute blood, HU at severity 0 and at severity 1: mostly just above grey matter
-    "epidural": (54, 80),
-    "intraparenchymal": (54, 82),
-    "intraventricular": (52, 72),
-    "subarachnoid": (50, 64),
-    "subdural": (52, 74),
+PARENCHYMA = (Tissue.WHITE, Tissue.GREY, Tissue.DEEP_GREY, Tissue.STEM, Tissue.LEUKOARAIOSIS)
+MIN_CUT = 0.25  # a bleed shows on a slice where its cut is at least this
+SUBTLE = 0.5  # share of bleeds that are small or thin (severity below 0.06); the rest are overt
+OVERT = (6.0, 1.2)  # Beta distribution of the severity (size) of overt bleeds, in 0..1
+CENTRES = {  # levels where each subtype's largest cut may sit
+    "epidural": (0.36, 0.84),
+    "intraparenchymal": (0.36, 0.8),
+    "intraventricular": (0.46, 0.6),
+    "subarachnoid": (0.32, 0.8),
+    "subdural": (0.36, 0.86),
 }
-LEVELS = {  # levels where each subtype's centre may sit
-    "epidural": (0.3, 0.9),
-    "intraparenchymal": (0.35, 0.85),
-    "intraventricular": (0.48, 0.66),
-    "subarachnoid": (0.3, 0.85),
-    "subdural": (0.3, 0.92),
+SAFE = {  # levels where a bleed of each subtype can be drawn for every head and pose
+    "epidural": (0.3, 0.92),
+    "intraparenchymal": (0.3, 0.88),
+    "intraventricular": (0.43, 0.63),
+    "subarachnoid": (0.28, 0.88),
+    "subdural": (0.3, 0.94),
+}
+STAGES = {  # stage: (probability per subtype, HU range of its blood)
+    "epidural": {"acute": (0.9, (56, 80)), "hyperacute": (0.1, (42, 55))},
+    "subdural": {"acute": (0.64, (52, 76)), "hyperacute": (0.08, (40, 50)), "subacute": (0.12, (32, 44)),
+                 "chronic": (0.1, (8, 24)), "mixed": (0.06, (14, 26))},
+    "intraparenchymal": {"acute": (0.88, (54, 78)), "hyperacute": (0.12, (42, 54))},
+    "intraventricular": {"acute": (0.9, (52, 76)), "hyperacute": (0.1, (40, 50))},
+    "subarachnoid": {"acute": (0.88, (50, 70)), "hyperacute": (0.12, (40, 50))},
 }
 
 
 @dataclass(frozen=True)
 class Bleed:
-    """One hemorrhage of one patient."""
+    """One hemorrhage of one patient. Lengths in millimetres, angles in radians."""
 
     subtype: str
     level: float  # level of its largest cut
     extent: float  # it shows within level +- extent
     severity: float
-    density: float  # HU
-    angle: float  # polar angle of its site (convexity bleeds)
-    spread: float  # angular half width, radians
-    size: float  # thickness or radius at severity and full cut, pixels
+    stage: str
+    density: float  # HU of its bulk
+    angle: float  # polar angle of its site (extra-axial and subarachnoid bleeds)
+    spread: float  # angular half width
+    size: float  # thickness (extra-axial), radius (intraparenchymal), fill fraction (ventricles, sulci)
     site: tuple[float, float]  # normalised centre (intraparenchymal)
     lobes: tuple  # outline bumps (intraparenchymal): (amplitudes, phases)
-    oedema: float  # width of the low-density rim, pixels
+    oedema: float  # width of the low-density rim
+    basal: bool  # subarachnoid blood in the basal cisterns too
+    fracture: bool  # epidural: a fracture line through the skull over it
+    swelling: float  # epidural: scalp haematoma thickness
 
 
-def plan_bleed(subtype: str, rng: np.random.Generator, level: float | None = None) -> Bleed:
-    """Draw one bleed of ``subtype``, centred at ``level`` (drawn from its typical levels if None)."""
+def plan_bleed(subtype: str, rng: np.random.Generator, level: float | None = None, side: float | None = None) -> Bleed:
+    """Draw one bleed of ``subtype``, centred at ``level`` (drawn from its typical levels if None),
+    on the patient's left (``side`` 1) or right (-1; drawn if None)."""
     if subtype not in CODES:
         raise SettingsError(f"Unknown hemorrhage subtype {subtype!r}; choose from {', '.join(SUBTYPES)}.")
-    severity = float(rng.beta(*SEVERITY_BETA))
-    low, high = DENSITY[subtype]
-    lo_level, hi_level = LEVELS[subtype]
-    level = float(rng.uniform(lo_level, hi_level)) if level is None else float(level)
-    lateral = rng.choice([-1, 1])
-    size = {
-        "epidural": 5 + 28 * severity,
-        "subdural": 2.5 + 16 * severity,
-        "intraparenchymal": 4 + 34 * severity,
-        "intraventricular": 0.15 + 0.85 * severity,  # fraction of the ventricle filled
-        "subarachnoid": 0.3 + 0.7 * severity,  # fraction of sulci in its sector filled
+    severity = float(rng.uniform(0, 0.06) if rng.random() < SUBTLE else rng.beta(*OVERT))
+    stages = STAGES[subtype]
+    stage = str(rng.choice(list(stages), p=[p for p, _ in stages.values()]))
+    low, high = stages[stage][1]
+    centre = float(rng.uniform(*CENTRES[subtype])) if level is None else float(level)
+    side = float(rng.choice([-1, 1])) if side is None else side
+    size, extent, spread = {
+        "epidural": (6 + 20 * severity, rng.uniform(0.07, 0.14) + 0.08 * severity, rng.uniform(0.28, 0.5)),
+        "subdural": (3 + 14 * severity, rng.uniform(0.12, 0.24), rng.uniform(0.55, 1.3)),
+        "intraparenchymal": (4 + 22 * severity, 0.0, 0.0),
+        "intraventricular": (0.08 + 0.9 * severity, rng.uniform(0.1, 0.18), 0.0),
+        "subarachnoid": (0.4 + 0.6 * severity, rng.uniform(0.12, 0.28), 0.12 + 0.9 * severity * rng.uniform(0.6, 1.2)),
     }[subtype]
-    if level < 0.52 and rng.random() < 0.6:
-        site = (lateral * rng.uniform(0.18, 0.32), rng.uniform(-0.15, 0.1))  # basal ganglia
-    else:
-        site = (lateral * rng.uniform(0.2, 0.55), rng.uniform(-0.55, 0.55))  # lobar
+    if subtype == "intraparenchymal":
+        extent = (size / 125) * rng.uniform(1.0, 1.5) + 0.03
+    if rng.random() < 0.55:  # putamen and external capsule, the commonest site
+        site = (side * rng.uniform(0.24, 0.32), rng.uniform(-0.15, 0.05))
+    else:  # lobar, clear of the ventricles
+        site = (side * rng.uniform(0.34, 0.6), rng.uniform(-0.55, 0.55))
+    angle = _convexity_angle(rng, side, subtype)
     return Bleed(
-        subtype=subtype,
-        level=level,
-        extent=float(rng.uniform(0.14, 0.26)),
-        severity=severity,
-        density=float(low + (high - low) * np.clip(severity + rng.normal(0, 0.15), 0, 1)),
-        angle=float(rng.uniform(-np.pi, np.pi)) if subtype != "epidural" else _temporal_angle(rng, lateral),
-        spread={"epidural": rng.uniform(0.25, 0.5), "subdural": rng.uniform(0.5, 1.3)}.get(
-            subtype, rng.uniform(0.4, 1.2)
-        ),
-        size=float(size),
-        site=site,
-        lobes=(rng.uniform(0, 0.3, 5) / np.arange(1, 6) ** 0.5, rng.uniform(0, 2 * np.pi, 5)),
-        oedema=float(rng.uniform(0, 6) * severity),
+        subtype=subtype, level=centre, extent=float(extent), severity=severity, stage=stage,
+        density=float(low + (high - low) * rng.random()), angle=float(angle), spread=float(spread),
+        size=float(size), site=site,
+        lobes=(rng.uniform(0, 0.25, 6) / np.arange(1, 7) ** 0.6, rng.uniform(0, 2 * np.pi, 6)),
+        oedema=float(rng.uniform(1, 6) * (0.3 + severity)), basal=bool(rng.random() < 0.4),
+        fracture=bool(rng.random() < 0.6), swelling=float(rng.uniform(0, 9) * (rng.random() < 0.7)),
     )
 
 
-def _temporal_angle(rng, lateral) -> float:
-    """Epidurals sit mostly over the temporal and parietal convexity."""
-    base = 0.0 if lateral > 0 else np.pi
-    return float(base + rng.normal(0, 0.5))
+def _convexity_angle(rng: np.random.Generator, side: float, subtype: str) -> float:
+    """Epidurals sit mostly over the temporal and parietal convexity; others anywhere lateral."""
+    base = 0.0 if side > 0 else np.pi
+    return float(base + rng.normal(0, 0.45 if subtype == "epidural" else 0.7))
 
 
 def cut(bleed: Bleed, level: float) -> float:
@@ -100,54 +118,151 @@ def cut(bleed: Bleed, level: float) -> float:
     return presence(level, bleed.level - bleed.extent, bleed.level + bleed.extent)
 
 
-def draw_bleed(bleed: Bleed, frame: Frame, tissue: np.ndarray, level: float) -> np.ndarray:
-    """Boolean mask of the bleed in this slice (empty when the slice misses it)."""
-    factor = cut(bleed, level)
-    if factor < 0.2:
-        return np.zeros(tissue.shape, bool)
-    brain = frame.depth > 0
-    if bleed.subtype in ("epidural", "subdural"):
-        psi = frame.psi.astype(np.float32) * (2 * np.pi / ANGLES) - np.pi
-        u = np.angle(np.exp(1j * (psi - bleed.angle))) / (bleed.spread * (0.5 + 0.5 * factor))
-        inside = np.abs(u) < 1
-        power = 0.6 if bleed.subtype == "epidural" else 0.25
-        thickness = bleed.size * factor * np.clip(1 - u * u, 0, 1) ** power
-        return inside & brain & (frame.depth < thickness) & (tissue != Tissue.DENSE)
-    if bleed.subtype == "intraparenchymal":
-        return _blob(bleed, frame, bleed.size * factor) & brain & np.isin(tissue, PARENCHYMA)
-    if bleed.subtype == "intraventricular":
-        ventricle = tissue == Tissue.VENTRICLE
-        if not ventricle.any():
-            return ventricle
-        y = frame.y[ventricle]
-        top, bottom = y.min(), y.max()
-        return ventricle & (frame.y > bottom - bleed.size * (bottom - top))  # layers posteriorly
-    # subarachnoid: the CSF of sulci and cisterns within a sector, or the basal cisterns
-    psi = frame.psi.astype(np.float32) * (2 * np.pi / ANGLES) - np.pi
-    sector = np.abs(np.angle(np.exp(1j * (psi - bleed.angle)))) < bleed.spread * factor
-    basal = (np.abs(frame.x) < 0.3) & (np.abs(frame.y) < 0.3) & (level < 0.5)
-    return (tissue == Tissue.CSF) & brain & (sector | basal) & (frame.depth > 1.0)
+def shows(bleed: Bleed, level: float) -> bool:
+    """Whether a slice at ``level`` shows the bleed (decided without drawing)."""
+    low, high = SAFE[bleed.subtype]
+    return low <= level <= high and cut(bleed, level) >= MIN_CUT
 
 
-def _blob(bleed: Bleed, frame: Frame, radius_px: float) -> np.ndarray:
-    """An irregular blob around the bleed's site."""
-    out = np.zeros(frame.x.shape, bool)
+def thickness_table(bleeds, level: float, px_per_mm: float) -> np.ndarray:
+    """Thickness (pixels) of the extra-axial collections along each polar angle."""
+    psi = np.linspace(-np.pi, np.pi, ANGLES, endpoint=False)
+    out = np.zeros(ANGLES, np.float32)
+    for bleed in bleeds:
+        if bleed.subtype not in ("epidural", "subdural"):
+            continue
+        factor = cut(bleed, level)
+        u = _turn(psi, bleed.angle) / (bleed.spread * (0.55 + 0.45 * factor))
+        power = 0.5 if bleed.subtype == "epidural" else 0.3  # a lens convex to the brain; a flat crescent
+        profile = np.clip(1 - u * u, 0, 1) ** power
+        minimum = 2.5 if np.abs(u).min() < 1 else 0.0  # every bleed that shows is at least this thick
+        thick = np.maximum(bleed.size * px_per_mm * factor, minimum) * profile
+        out = np.maximum(out, thick.astype(np.float32))
+    return out
+
+
+def midline_shift(bleeds, level: float, px_per_mm: float) -> float:
+    """Shift of the midline (pixels, + towards the patient's left) from the bleeds' mass."""
+    shift = 0.0
+    for bleed in bleeds:
+        factor = cut(bleed, level)
+        if bleed.subtype in ("epidural", "subdural"):
+            mm = max(0.0, bleed.size * factor - 4) * (0.55 if bleed.stage != "chronic" else 0.7)
+            direction = -np.cos(bleed.angle)
+        elif bleed.subtype == "intraparenchymal":
+            mm = max(0.0, bleed.size * factor + bleed.oedema - 8) * 0.45
+            direction = -np.sign(bleed.site[0])
+        else:
+            continue
+        shift += direction * min(mm, 15.0) * px_per_mm
+    return float(shift)
+
+
+def blob(bleed: Bleed, f: Frame, radius_px: float) -> np.ndarray:
+    """The irregular, lobulated outline of an intraparenchymal bleed (or its oedema)."""
+    out = np.zeros(f.x.shape, bool)
     amplitudes, phases = bleed.lobes
-    win = frame.window(*bleed.site, frame.px_to_norm(radius_px * (1 + amplitudes.sum())) * 1.5)
-    cx, cy = bleed.site
-    dx = (frame.x[win] - cx) * frame.half_axes[0]
-    dy = (frame.y[win] - cy) * frame.half_axes[1]
+    win = f.window(*bleed.site, 1.6 * radius_px * (1 + amplitudes.sum()) / min(f.half_axes))
+    dx = (f.x[win] - bleed.site[0]) * f.half_axes[0]
+    dy = (f.y[win] - bleed.site[1]) * f.half_axes[1]
     theta = np.arctan2(dy, dx)
     outline = np.ones_like(theta)
     for k, (amp, phase) in enumerate(zip(amplitudes, phases), start=2):
-        outline += amp * np.cos(k * theta + phase)
+        outline += np.float32(amp) * np.cos(k * theta + np.float32(phase))
     out[win] = dx * dx + dy * dy < (radius_px * outline) ** 2
     return out
 
 
-def oedema_rim(bleed: Bleed, frame: Frame, level: float) -> np.ndarray:
-    """The low-density rim around an intraparenchymal bleed (empty for others)."""
-    if bleed.subtype != "intraparenchymal" or bleed.oedema < 1:
-        return np.zeros(frame.x.shape, bool)
-    factor = cut(bleed, level)
-    return _blob(bleed, frame, bleed.size * factor + bleed.oedema) & (frame.depth > 0)
+def paint_bleeds(bleeds, f: Frame, t: np.ndarray, hu: np.ndarray, thickness: np.ndarray,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Paint each bleed's blood into ``hu`` (and its oedema, fracture or scalp swelling); return the
+    mask (0 none, 1..5 the subtypes in RSNA order). ``t`` is the tissue map drawn with the
+    collections' ``thickness`` already pushing the brain in."""
+    mask = np.zeros(t.shape, np.uint8)
+    for bleed in sorted(bleeds, key=lambda b: ("epidural", "subdural", "subarachnoid",
+                                                "intraparenchymal", "intraventricular").index(b.subtype)):
+        blood = _DRAW[bleed.subtype](bleed, f, t, hu, thickness, rng) & (mask == 0)
+        mask[blood] = CODES[bleed.subtype]
+    return mask
+
+
+def _extra_axial(bleed: Bleed, f: Frame, t, hu, thickness, rng) -> np.ndarray:
+    """Epidural lens or subdural crescent between the inner table and the pushed-in brain."""
+    own = thickness_table([bleed], f.level, f.px_per_mm)[f.psi]
+    blood = (f.depth >= 0) & (f.depth < own) & (own > 0) & (t != Tissue.BONE)
+    rows = np.nonzero(blood.any(axis=1))[0]
+    hu[blood] = bleed.density
+    if bleed.stage == "mixed" and len(rows):  # acute blood settles to the dependent side
+        settled = blood & (np.arange(t.shape[0])[:, None] > rows[0] + 0.55 * (rows[-1] - rows[0]))
+        hu[settled] = bleed.density + rng.uniform(30, 40)
+    if bleed.stage == "hyperacute":  # swirl: unclotted blood mottling the clot
+        n = int(blood.sum())
+        hu[blood] -= 8 * (rng.random(n) < 0.35).astype(np.float32)
+    if bleed.subtype == "epidural":
+        if bleed.fracture:  # a lucent line through the vault over the bleed
+            crack = (own > 0) & (np.abs(_turn(_angle(f), bleed.angle + 0.1 * bleed.spread)) < 0.01)
+            hu[crack & (f.depth < 0) & (f.outer > 0)] = 30.0
+        if bleed.swelling:  # a scalp haematoma over the fracture
+            bulge = f.mm(bleed.swelling) * np.clip(1 - (_turn(_angle(f), bleed.angle) / bleed.spread) ** 2, 0, 1)
+            lifted = (f.outer < 0) & (f.outer > -f.mm(5.0) - bulge) & (bulge > 0.5)
+            hu[lifted] = np.maximum(hu[lifted], 45.0)
+    return blood
+
+
+def _turn(angle, reference):
+    """Signed angle from ``reference`` to ``angle``, in -pi..pi."""
+    return (angle - np.float32(reference) + np.float32(np.pi)) % np.float32(2 * np.pi) - np.float32(np.pi)
+
+
+def _angle(f: Frame) -> np.ndarray:
+    return f.psi.astype(np.float32) * np.float32(2 * np.pi / ANGLES) - np.float32(np.pi)
+
+
+def _parenchymal(bleed: Bleed, f: Frame, t, hu, thickness, rng) -> np.ndarray:
+    """An irregular, heterogeneous clot with a rim of oedema."""
+    radius = max(f.mm(bleed.size) * cut(bleed, f.level), f.mm(2.5))
+    parenchyma = np.isin(t, PARENCHYMA)
+    rim = blob(bleed, f, radius + f.mm(bleed.oedema)) & parenchyma
+    hu[rim] = np.minimum(hu[rim], hu[rim] - 4 - 1.5 * bleed.oedema)
+    # the clot displaces the sulci and ventricle it grows into, leaving no CSF inside it
+    blood = blob(bleed, f, radius) & (parenchyma | np.isin(t, (Tissue.CSF, Tissue.VENTRICLE))) & (f.depth > 0)
+    rows, cols = np.nonzero(blood)
+    if len(rows):  # a clot is lumpy: smooth variation of a few HU, not per-pixel grain
+        lumps = sum(np.cos(rows * a + cols * b + c) for a, b, c in rng.uniform((-0.4, -0.4, 0), (0.4, 0.4, 6.3), (5, 3)))
+        hu[rows, cols] = bleed.density + (6.0 * lumps / np.sqrt(2.5)).astype(np.float32)
+        if bleed.stage == "hyperacute":
+            hu[rows, cols] -= 6 * (rng.random(len(rows)) < 0.4)
+    return blood
+
+
+def _ventricular(bleed: Bleed, f: Frame, t, hu, thickness, rng) -> np.ndarray:
+    """Blood layering in the dependent ventricles, with a level; a cast when the fill is large."""
+    ventricle = t == Tissue.VENTRICLE
+    back = ventricle & (f.y > 0)
+    rows = np.nonzero((back if back.any() else ventricle).any(axis=1))[0]
+    if len(rows) == 0:
+        return ventricle
+    if bleed.size > 0.9:
+        blood = ventricle
+    else:
+        level_row = rows[-1] - max(2.0, bleed.size * (rows[-1] - rows[0]))
+        blood = ventricle & (np.arange(t.shape[0])[:, None] > level_row) & (f.y > -0.1)
+    hu[blood] = bleed.density
+    return blood
+
+
+def _subarachnoid(bleed: Bleed, f: Frame, t, hu, thickness, rng) -> np.ndarray:
+    """Blood in the sulci and fissures of a sector, and in the basal cisterns."""
+    csf = (t == Tissue.CSF) & (f.depth > 0)
+    reach = bleed.spread * (0.5 + 0.5 * cut(bleed, f.level))
+    sector = np.abs(_turn(_angle(f), bleed.angle)) < reach
+    region = sector & (f.rho > 0.45)
+    if bleed.basal and f.level < 0.45:
+        region |= (np.abs(f.x) < 0.35) & (np.abs(f.y + 0.1) < 0.35)
+    blood = csf & region
+    hu[blood] = bleed.density
+    return blood
+
+
+_DRAW = {"epidural": _extra_axial, "subdural": _extra_axial, "intraparenchymal": _parenchymal,
+         "intraventricular": _ventricular, "subarachnoid": _subarachnoid}

@@ -1,8 +1,13 @@
-"""What the built-in cohort holds: its patients, their slices and the bleeds asked of each slice.
+"""What the built-in cohort holds: its patients, their slices and the bleeds each slice shows.
 
 :func:`plan_cohort` decides everything about the cohort that is not pixels (patients, levels,
-bleeds, UIDs, scanner quirks) from one seed, without drawing anything;
-:mod:`~rsna_workshop.synthetic.cohort` draws and writes the slices.
+bleeds, UIDs, scanner quirks) from one seed, without drawing anything. Each slice's label
+(:attr:`SliceJob.requested`) is decided here, from the bleeds' geometry alone
+(:func:`~rsna_workshop.synthetic.hemorrhage.shows`), and :func:`draw` renders exactly those
+bleeds: a slice at the edge of a bleed that does not cut it is planned, and labelled, as normal.
+The cohort holds what the recipes need (1000 normal and 1000 hemorrhage slices, 80 with only an
+intraparenchymal and 80 with only a subdural bleed) with a margin, so that seeds sample different
+slices and a patient split can hold whole patients out.
 """
 
 from __future__ import annotations
@@ -14,29 +19,32 @@ import numpy as np
 from pydicom.uid import generate_uid
 
 from ..ct.rsna import SUBTYPES
-from .generator import SyntheticSlice, generate_slice, patient_bleeds
-from .hemorrhage import LEVELS, cut
+from .generator import SyntheticSlice, generate_slice, patient_bleeds, patient_scanner
+from .hemorrhage import CENTRES, shows
 
-LEVEL_STEP = 0.04  # one 5 mm slice, as a fraction of the skull base to vertex distance
+LEVEL_STEP = 0.04  # one 5 mm slice, as a fraction of the foramen magnum to vertex distance
 SLICE_MM = 5.0
-# Patients per hemorrhage pattern (the full cohort), then patients without hemorrhage. Each patient
-# has 3 or 4 contiguous slices: enough for a patient split, few enough that a random split of
-# slices (Teachable Machine's) does not mostly test on patients it has already seen.
+# Patients per hemorrhage pattern (the full cohort), then patients without hemorrhage. Most
+# patients give one slice, some a short run of neighbouring slices (SERIES): enough to show what a
+# split by slice leaks, few enough that Teachable Machine's random split of slices does not mostly
+# test on patients it has already seen (the original workshop drew its slices from thousands of
+# patients).
 BLEED_PATTERNS = {
-    ("intraparenchymal",): 52,
-    ("subdural",): 52,
-    ("epidural",): 36,
-    ("intraventricular",): 32,
-    ("subarachnoid",): 44,
-    ("intraparenchymal", "intraventricular"): 22,
-    ("subarachnoid", "subdural"): 22,
-    ("intraparenchymal", "subarachnoid"): 18,
-    ("epidural", "subdural"): 12,
-    ("intraparenchymal", "subdural"): 12,
-    ("intraparenchymal", "intraventricular", "subarachnoid"): 10,
+    ("intraparenchymal",): 183,
+    ("subdural",): 183,
+    ("subarachnoid",): 152,
+    ("epidural",): 80,
+    ("intraventricular",): 73,
+    ("intraparenchymal", "intraventricular"): 114,
+    ("subarachnoid", "subdural"): 104,
+    ("intraparenchymal", "subarachnoid"): 60,
+    ("epidural", "subdural"): 28,
+    ("intraparenchymal", "subdural"): 38,
+    ("intraparenchymal", "intraventricular", "subarachnoid"): 38,
 }
-NORMAL_PATIENTS = 315
-SLICES_PER_PATIENT = (3, 4)
+NORMAL_PATIENTS = 1000
+SERIES = {1: 0.9, 2: 0.06, 3: 0.04}  # slices per patient: probability
+BASE_SHARE = 0.7  # of normal patients imaged anywhere from the foramen magnum up, not near bleeds
 # Real-scanner quirks, one slice in ten: see rsna_workshop.dicom for how each is read.
 QUIRKS = {1: "signed", 11: "padding", 21: "single_window", 31: "12bit"}
 PADDING_VALUE = -2000
@@ -58,7 +66,7 @@ class SliceJob:
     instance: int
     level: float
     bleed_level: float
-    requested: tuple[str, ...]
+    requested: tuple[str, ...]  # the subtypes this slice shows and is labelled with, RSNA order
     spacing: float
     quirk: str | None
 
@@ -69,7 +77,7 @@ class SliceJob:
 
 
 def plan_cohort(seed: int = 0, scale: float = 1.0) -> list[SliceJob]:
-    """Every slice of the cohort: patients, their levels and requested bleeds (nothing drawn)."""
+    """Every slice of the cohort: patients, their levels and labels (nothing drawn)."""
     rng = np.random.default_rng([seed, 3])
     patterns = [(subtypes, max(1, round(n * scale))) for subtypes, n in BLEED_PATTERNS.items()]
     patterns.append(((), max(1, round(NORMAL_PATIENTS * scale))))
@@ -85,25 +93,27 @@ def plan_cohort(seed: int = 0, scale: float = 1.0) -> list[SliceJob]:
 
 def _patient_jobs(seed, number, patient, subtypes, rng, first_index) -> list[SliceJob]:
     """The slices of one patient: a contiguous run of levels (around the bleed, if any)."""
-    n = int(rng.integers(SLICES_PER_PATIENT[0], SLICES_PER_PATIENT[1] + 1))
+    n = int(rng.choice(list(SERIES), p=list(SERIES.values())))
     if subtypes:
-        low, high = LEVELS[subtypes[0]]
-        bleed_level = float(rng.uniform(low, high))
-        main = patient_bleeds(patient, subtypes[:1], bleed_level)[0]
-        levels = [lv for lv in bleed_level + LEVEL_STEP * np.arange(-n, n + 1) if cut(main, lv) > 0.3]
-        levels = [lv for lv in levels if 0.02 <= lv <= 0.98][:n]
-        if levels[0] - LEVEL_STEP >= 0.02:  # the slice just below, as in real series: the bleed's
-            levels.insert(0, levels[0] - LEVEL_STEP)  # edge or no bleed, otherwise nearly the same
-    else:  # centred where bleeds are, so the level of a slice does not give its label away
-        bleed_level = 0.0
-        low, high = LEVELS[SUBTYPES[rng.integers(len(SUBTYPES))]]
-        start = np.clip(rng.uniform(low, high) - LEVEL_STEP * (n - 1) / 2, 0.02, 0.98 - LEVEL_STEP * (n - 1))
-        levels = list(start + LEVEL_STEP * np.arange(n))
+        bleed_level = round(float(rng.uniform(*CENTRES[subtypes[0]])), 4)
+        # The bleed's centre on any slice of the run, or just beyond either end: about a fifth of a
+        # bleeding patient's slices then miss the bleed, as in real series.
+        start = bleed_level - LEVEL_STEP * int(rng.integers(-1, n + 1))
+        bleeds = patient_bleeds(patient, subtypes, bleed_level)
+    else:
+        bleed_level, bleeds = 0.0, ()
+        if rng.random() < BASE_SHARE:
+            middle = rng.uniform(0.03, 0.95)
+        else:  # where bleeds are, so the level of a slice does not give its label away
+            middle = rng.uniform(*CENTRES[SUBTYPES[rng.integers(len(SUBTYPES))]])
+        start = middle - LEVEL_STEP * (n - 1) / 2
+    start = float(np.clip(start, 0.0, 1.0 - LEVEL_STEP * (n - 1)))
+    levels = [round(start + LEVEL_STEP * k, 4) for k in range(n)]
 
     def uid(*parts) -> str:
         return generate_uid(entropy_srcs=[str(p) for p in (seed, patient, *parts)])
 
-    spacing = round(float(rng.uniform(0.42, 0.49)), 4)
+    spacing = patient_scanner(patient).spacing
     jobs = []
     for k, level in enumerate(levels):
         index = first_index + k
@@ -118,9 +128,9 @@ def _patient_jobs(seed, number, patient, subtypes, rng, first_index) -> list[Sli
             frame_uid=uid("frame"),
             sop_uid=uid("sop", k),
             instance=k + 1,
-            level=round(float(level), 4),
+            level=level,
             bleed_level=bleed_level,
-            requested=tuple(subtypes),
+            requested=tuple(name for name, b in zip(subtypes, bleeds) if shows(b, level)),
             spacing=spacing,
             quirk=QUIRKS.get(index % 40),
         ))
@@ -128,6 +138,7 @@ def _patient_jobs(seed, number, patient, subtypes, rng, first_index) -> list[Sli
 
 
 def draw(job: SliceJob) -> SyntheticSlice:
-    """The slice a job describes: its Hounsfield units, hemorrhage mask and visible subtypes."""
+    """The slice a job describes: its Hounsfield units, hemorrhage mask and the subtypes it shows
+    (always ``job.requested``)."""
     return generate_slice(job.seed, level=job.level, subtypes=job.requested, patient=job.patient,
                           bleed_level=job.bleed_level)

@@ -1,0 +1,107 @@
+"""What else a head CT from the emergency department holds, besides the head and a bleed.
+
+Real slices of the RSNA data come from trauma and stroke work-ups: monitoring leads and wires on
+the scalp, dressings, scalp swellings, shunt catheters through burr holes, craniotomy cuts, old
+infarcts, metal (hair clips, earrings, aneurysm clips) that throws streaks, and patients who move.
+Each patient gets a few of these (the same on all their slices), whether or not they bleed; they
+make slices as varied as real ones and give colour-coding some of its real false alarms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .anatomy import ANGLES, SIZE, Frame, PatientHead, Tissue, ellipse, paint, presence, tube
+
+_ROWS, _COLS = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Extras:
+    """One patient's devices, old findings and artefacts (angles in radians, lengths in mm)."""
+
+    leads: tuple  # polar angles of monitoring electrodes on the scalp
+    dressing: tuple | None  # (angle, half width, thickness)
+    swelling: tuple | None  # scalp swelling from trauma: (angle, half width, thickness)
+    shunt: float | None  # side (-1 right, 1 left) of a frontal shunt catheter
+    craniotomy: tuple | None  # (angle, half width) of a healed bone flap
+    infarct: tuple | None  # old infarct: (side, y, size), normalised
+    metal: tuple | None  # (x, y, level) of a metal object, normalised
+    motion: float  # pixels the patient moved during the scan
+
+
+def random_extras(rng: np.random.Generator) -> Extras:
+    """Draw one patient's extras; most patients have one or two, some none."""
+    def maybe(p):
+        return rng.random() < p
+
+    angle = float(rng.uniform(-np.pi, np.pi))
+    return Extras(
+        leads=tuple(rng.uniform(-np.pi, np.pi, int(rng.choice([0, 2, 3, 4], p=[0.55, 0.2, 0.15, 0.1])))),
+        dressing=(angle, float(rng.uniform(0.4, 1.2)), float(rng.uniform(4, 14))) if maybe(0.12) else None,
+        swelling=(float(rng.uniform(-np.pi, np.pi)), float(rng.uniform(0.2, 0.6)), float(rng.uniform(3, 14)))
+        if maybe(0.2) else None,
+        shunt=float(rng.choice([-1, 1])) if maybe(0.05) else None,
+        craniotomy=(float(rng.uniform(-np.pi, np.pi)), float(rng.uniform(0.3, 0.7))) if maybe(0.05) else None,
+        infarct=(float(rng.choice([-1, 1])), float(rng.uniform(-0.4, 0.4)), float(rng.uniform(0.12, 0.3)))
+        if maybe(0.12) else None,
+        metal=(float(rng.uniform(-1.2, 1.2)), float(rng.uniform(-1.0, 0.6)), float(rng.uniform(0.05, 0.8)))
+        if maybe(0.08) else None,
+        motion=float(rng.uniform(1, 4)) if maybe(0.06) else 0.0,
+    )
+
+
+def draw_extras(extras: Extras, head: PatientHead, f: Frame, t: np.ndarray, offset: np.ndarray):
+    """Add the extras to the tissue map (devices, scalp, skull) and to the HU offsets (infarcts)."""
+    scalp = f.mm(head.scalp)
+    for angle in extras.leads:
+        x, y = np.cos(angle) * 1.0, np.sin(angle) * 1.0
+        paint(t, ellipse(f, x * 1.03, y * 1.03, f.norm(3.0), f.norm(3.0)), Tissue.HOLDER)
+        paint(t, tube(f, [(x * 1.03, y * 1.03), (x * 1.35, y * 1.35)], [f.mm(0.6)] * 2) & (t == Tissue.AIR), Tissue.SOFT)
+    for item, label in ((extras.dressing, Tissue.FAT), (extras.swelling, Tissue.SOFT)):
+        if item is not None:
+            angle, half, thick = item
+            along = _turn(f, angle) / half
+            bulge = f.mm(thick) * np.clip(1 - along * along, 0, 1)
+            paint(t, (f.outer < -0.5 * scalp) & (f.outer > -scalp - bulge) & (bulge > 1), label)
+    if extras.craniotomy is not None:
+        angle, half = extras.craniotomy
+        for edge in (angle - half, angle + half):
+            cut = (np.abs(_turn(f, edge)) * f.rho * max(f.half_axes) < f.mm(1.2)) & (f.outer > 0) & (f.depth < 0)
+            paint(t, cut, Tissue.SOFT)
+    if extras.shunt is not None:
+        side = extras.shunt
+        p = presence(f.local(side * 0.2, -0.35), 0.45, 0.8)
+        if p:  # the catheter runs down from a frontal burr hole to the frontal horn
+            depth = (f.local(side * 0.2, -0.35) - 0.45) / 0.35
+            x, y = side * (0.08 + 0.22 * depth), -0.3 - 0.15 * depth
+            paint(t, ellipse(f, x, y, f.norm(1.6), f.norm(1.6)), Tissue.HOLDER)
+    if extras.infarct is not None:
+        side, y, size = extras.infarct
+        if presence(f.local(side * 0.6, y), 0.35, 0.75):
+            wedge = ellipse(f, side * 0.72, y, size, size * 1.4) & np.isin(t, (Tissue.WHITE, Tissue.GREY))
+            offset[wedge] -= 16.0
+
+
+def metal_streaks(extras: Extras, f: Frame) -> np.ndarray | None:
+    """Bright and dark streaks radiating from a metal object in the slice, or None."""
+    if extras.metal is None:
+        return None
+    x, y, level = extras.metal
+    if abs(f.level - level) > 0.05:
+        return None
+    px, py = f.to_pixel(x, y)
+    angle = np.arctan2(_ROWS - np.float32(py), _COLS - np.float32(px))
+    distance = np.hypot(_ROWS - np.float32(py), _COLS - np.float32(px)) + np.float32(4)
+    rays = np.cos(np.float32(9) * angle) * np.cos(np.float32(23) * angle + np.float32(x))
+    streaks = np.float32(900) * rays / distance
+    streaks[distance < 7] = 2500.0
+    return streaks
+
+
+def _turn(f: Frame, reference: float) -> np.ndarray:
+    """Signed polar angle of each pixel from ``reference``, in -pi..pi."""
+    angle = f.psi.astype(np.float32) * np.float32(2 * np.pi / ANGLES) - np.float32(np.pi)
+    return (angle - np.float32(reference) + np.float32(np.pi)) % np.float32(2 * np.pi) - np.float32(np.pi)
