@@ -121,3 +121,12 @@ def test_prevalence_applies_bayes_at_the_emergency_department_rate():
     here, ed = narration.prevalence(result, ed_prevalence=0.06)
     assert "right 90% of the time at the test set's prevalence (50%)" in here
     assert "right only 36% of the time: 64% of its flags" in ed  # 0.054 / (0.054 + 0.094)
+
+
+def test_exam_level_compounds_the_slice_false_alarm_rate_and_never_says_certain():
+    notes = narration.exam_level(fake([[76, 24], [10, 90]]), slices=(1, 10, 30))
+    assert "cleared 76% of the normal test slices: 24% of normal slices" in notes[0]
+    assert "An exam of 1 normal slices" in notes[1] and "false flag 24% of the time" in notes[1]
+    assert "false flag 94% of the time" in notes[2]  # 1 - 0.76 ** 10 = 0.936
+    assert "false flag more than 99% of the time" in notes[3]  # 1 - 0.76 ** 30 = 0.9997, not certain
+    assert "not exam-level figures" in notes[4]

@@ -221,8 +221,9 @@ def exam_level(result, slices: tuple[int, ...] = (10, 30)) -> Notes:
                    f"slices get a false hemorrhage flag."])
     for k in slices:
         rate = float(evaluation.exam_false_alarm_rate(spec, k))
+        share = "more than 99%" if rate > 0.995 else pct(rate)  # never "100%": it is not certain
         notes.append(f"An exam of {k} normal slices, each read with that specificity, would get at least "
-                     f"one false flag {pct(rate)} of the time if the slices were independent.")
+                     f"one false flag {share} of the time if the slices were independent.")
     notes.append("Neighbouring slices are alike, so the true exam-level rate is lower than that, but it "
                  "still grows with the number of slices: slice-level sensitivity and specificity are not "
                  "exam-level figures, and a vendor's claim should say which it is.")
