@@ -33,7 +33,7 @@ def original_data(tmp_path_factory):
     (data / "cache").symlink_to(cohort.parent / "cache", target_is_directory=True)
     (cohort.parent / "cache").mkdir(exist_ok=True)
     for recipe in {r.original: r for r in RECIPES.values() if r.original}.values():
-        images = open_data(recipe, seed=0, source=cohort)
+        images = open_data(recipe, seed=0)  # the built-in cohort: draws the slices not drawn yet
         write_tm(images.sample(PER_CLASS, seed=0), data / "downloads" / f"{recipe.original}.tm",
                  epochs=EPOCHS)
     return data
@@ -60,7 +60,7 @@ def test_every_notebook_runs_on_the_original_files_and_says_where_it_falls_back(
     runs = run_notebooks(tmp_path / "out", folder=folder, timeout=900)
     shown = {run.name[:2]: outputs(run.notebook) for run in runs}
     assert len(shown) == 6 and os.environ.get("RSNA_WORKSHOP_DATA") == str(original_data)
-    assert f"{{'normal': {PER_CLASS}, 'hemorrhage': {PER_CLASS}}}" in shown["01"]  # the file's images
+    assert f"'normal': {PER_CLASS}" in shown["01"] and f"'hemorrhage': {PER_CLASS}" in shown["01"]  # the file's
     assert "published no project for 'experiment5-masked'" in shown["05"]
     assert "holds pictures without Hounsfield units" in shown["05"]
     assert "needs CT files" in shown["06"] and "built-in synthetic cohort" in shown["06"]
