@@ -50,8 +50,8 @@ def random_scanner(rng: np.random.Generator) -> Scanner:
         hardening=float(rng.uniform(6, 22)),
         holder=int(rng.choice(5, p=[0.12, 0.35, 0.2, 0.13, 0.2])),
         holder_gap=float(rng.uniform(6, 25)),
-        calibration=float(rng.normal(0, 3.0)),
-        cupping=float(rng.uniform(0, 7)),
+        calibration=float(rng.normal(0, 4.0)),  # water within the usual +-4 HU tolerance
+        cupping=float(rng.uniform(0, 4)),
     )
 
 

@@ -59,7 +59,7 @@ TISSUE_HU = {
     Tissue.SOFT: (15, 45),
     Tissue.BONE: (900, 1900),  # thin tables read low: the kernel blurs them into the diploe
     Tissue.DIPLOE: (450, 950),
-    Tissue.WHITE: (22, 31),
+    Tissue.WHITE: (22, 33),
     Tissue.GREY: (34, 43),
     Tissue.CSF: (0, 12),
     Tissue.VENTRICLE: (0, 12),
@@ -119,7 +119,7 @@ def random_head(rng: np.random.Generator) -> PatientHead:
     age = float(rng.uniform(2, 17) if child else np.clip(rng.normal(62, 18), 18, 95))
     atrophy = float(np.clip((age - 35) / 55 + rng.normal(0, 0.15), 0, 1))
     grey = rng.uniform(35, 40)
-    white = grey - rng.uniform(6, 9)  # adult grey-white difference on unenhanced CT
+    white = grey - rng.uniform(7, 10)  # white matter 25-33 HU: the adult grey-white difference
     hu = {
         Tissue.AIR: -1000.0, Tissue.FAT: rng.uniform(-105, -80), Tissue.SOFT: rng.uniform(22, 38),
         Tissue.BONE: rng.uniform(1250, 1750), Tissue.DIPLOE: rng.uniform(550, 850),

@@ -40,16 +40,16 @@ def random_extras(rng: np.random.Generator) -> Extras:
     angle = float(rng.uniform(-np.pi, np.pi))
     return Extras(
         leads=tuple(rng.uniform(-np.pi, np.pi, int(rng.choice([0, 2, 3, 4], p=[0.55, 0.2, 0.15, 0.1])))),
-        dressing=(angle, float(rng.uniform(0.4, 1.2)), float(rng.uniform(4, 14))) if maybe(0.12) else None,
+        dressing=(angle, float(rng.uniform(0.4, 1.2)), float(rng.uniform(4, 14))) if maybe(0.2) else None,
         swelling=(float(rng.uniform(-np.pi, np.pi)), float(rng.uniform(0.2, 0.6)), float(rng.uniform(3, 14)))
-        if maybe(0.2) else None,
+        if maybe(0.25) else None,
         shunt=float(rng.choice([-1, 1])) if maybe(0.05) else None,
         craniotomy=(float(rng.uniform(-np.pi, np.pi)), float(rng.uniform(0.3, 0.7))) if maybe(0.05) else None,
         infarct=(float(rng.choice([-1, 1])), float(rng.uniform(-0.4, 0.4)), float(rng.uniform(0.12, 0.3)))
-        if maybe(0.12) else None,
+        if maybe(0.18) else None,
         metal=(float(rng.uniform(-1.2, 1.2)), float(rng.uniform(-1.0, 0.6)), float(rng.uniform(0.05, 0.8)))
-        if maybe(0.08) else None,
-        motion=float(rng.uniform(1, 4)) if maybe(0.06) else 0.0,
+        if maybe(0.15) else None,
+        motion=float(rng.uniform(1, 4)) if maybe(0.1) else 0.0,
     )
 
 
