@@ -90,7 +90,7 @@ def test_color_code_explorer_follows_range_opacity_and_skull_mask():
 def test_blood_outline_is_the_edge_of_the_painted_pixels():
     hu = np.full((9, 9), 20.0)
     hu[2:7, 2:7] = 70.0
-    blue = np.all(imaging.outline_blood(hu) == imaging.blood.OUTLINE_RGB, axis=2)
+    blue = np.all(imaging.outline_blood(hu, imaging.blood_pixels(hu)) == imaging.blood.OUTLINE_RGB, axis=2)
     assert not blue[4, 4] and not blue[0, 0]  # the middle and far outside keep their gray
     assert blue[2, 2] and blue[1, 4] and blue[3, 3]  # the edge, one pixel out and one in
     assert blue.sum() == 7 * 7 - 1

@@ -171,7 +171,7 @@ class ImageReader:
         """The model-ready (224, 224, 3) uint8 image of item ``i``."""
         item = self.dataset.items[i]
         preprocess = self.dataset.preprocess
-        truth = _truth(item) if preprocess.color_code and preprocess.paint == "truth" else None
+        truth = _truth(item) if preprocess.paint == "truth" else None  # implies color_code
         return load_image(self.read_bytes(item), preprocess, name=item.name, truth=truth)
 
 

@@ -118,6 +118,7 @@ def color_code(
     opacity: float = 1.0,
     inside_skull: bool = False,
     window: str | tuple[float, float] = "brain",
+    painted: np.ndarray | None = None,
 ) -> np.ndarray:
     """The windowed grayscale image with the pixels in the blood HU range painted red.
 
@@ -133,6 +134,9 @@ def color_code(
         Paint only inside :func:`skull_interior`, not the partial-volume rim of the skull.
     window : str or (center, width)
         The grayscale window (brain by default).
+    painted : ndarray of bool, optional
+        The pixels to paint, when already known (:func:`blood_pixels`, or a ground-truth bleed);
+        ``blood_hu`` and ``inside_skull`` are then not used.
 
     Returns
     -------
@@ -144,7 +148,7 @@ def color_code(
     array([[[128, 128, 128],
             [255,   0,   0]]], dtype=uint8)
     """
-    red, green_blue = color_planes(hu, blood_hu, opacity, inside_skull, window)
+    red, green_blue = color_planes(hu, blood_hu, opacity, inside_skull, window, painted)
     return np.dstack([red, green_blue, green_blue])
 
 
@@ -177,9 +181,9 @@ def blood_pixels(hu: np.ndarray, blood_hu=BLOOD_HU, inside_skull: bool = False) 
     return painted & skull_interior(hu) if inside_skull else painted
 
 
-def outline_blood(hu: np.ndarray, blood_hu=BLOOD_HU, inside_skull: bool = False,
-                  window="brain") -> np.ndarray:
-    """The windowed slice with the edge of the painted pixels drawn in :data:`OUTLINE_RGB`.
+def outline_blood(hu: np.ndarray, painted: np.ndarray, window="brain") -> np.ndarray:
+    """The windowed slice with the edge of the ``painted`` pixels (:func:`blood_pixels`) drawn in
+    :data:`OUTLINE_RGB`.
 
     For human eyes only (the model sees :func:`color_code`): an outline in a blue that differs
     from every gray level in brightness stays visible to colour-blind viewers, for whom red paint
@@ -188,10 +192,9 @@ def outline_blood(hu: np.ndarray, blood_hu=BLOOD_HU, inside_skull: bool = False,
     Example
     -------
     >>> hu = np.full((5, 5), 20.0); hu[1:4, 1:4] = 70.0
-    >>> int((outline_blood(hu)[..., 2] == OUTLINE_RGB[2]).sum())
+    >>> int((outline_blood(hu, blood_pixels(hu))[..., 2] == OUTLINE_RGB[2]).sum())
     25
     """
-    painted = blood_pixels(hu, blood_hu, inside_skull)
     edge = painted & ~_eroded(painted)
     rgb = np.repeat(gray_levels(np.asarray(hu), *resolve_window(window))[..., None], 3, axis=2)
     rgb[_dilate(edge, 1)] = OUTLINE_RGB

@@ -285,11 +285,11 @@ def color_code_explorer(source) -> widgets.VBox:
         lo, hi = controls["blood_hu"].value
         skull = controls["inside_skull"].value
         opacity = controls["opacity"].value
-        painted = imaging.blood_pixels(hu, (lo, hi), skull) if opacity else np.zeros(hu.shape, bool)
-        box.painted_fraction = float(painted.mean())
+        painted = imaging.blood_pixels(hu, (lo, hi), skull)  # once: the skull mask is the slow part
+        box.painted_fraction = float(painted.mean()) if opacity else 0.0
         outline = controls["outline"].value
-        coded = imaging.outline_blood(hu, (lo, hi), skull) if outline else \
-            imaging.color_code(hu, blood_hu=(lo, hi), opacity=opacity, inside_skull=skull)
+        coded = imaging.outline_blood(hu, painted) if outline else \
+            imaging.color_code(hu, opacity=opacity, painted=painted)
         gap = np.full((hu.shape[0], 8, 3), 255, np.uint8)
         show(image, array_png(np.hstack([np.repeat(plain[..., None], 3, axis=2), gap, coded])))
         shown_as = "outlined in blue" if outline else "painted red"
