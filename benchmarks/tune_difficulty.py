@@ -104,10 +104,10 @@ def trainer(jobs, features):
         x = features["color" if recipe.preprocess.color_code else "gray"][chosen]
         settings = recipe.settings
         head = Head(x.shape[1], len(classes), seed=seed, learning_rate=settings.learning_rate)
-        shuffle = np.random.default_rng([seed, 3])
+        order = np.random.default_rng([seed, 3]).permutation(train_index)  # one order, as Teachable Machine
         history = {"accuracy": [], "test_accuracy": [], "test_loss": []}
         for _ in range(settings.epochs):
-            accuracy, _ = fit_epoch(head, x, labels, shuffle.permutation(train_index), settings.batch_size)
+            accuracy, _ = fit_epoch(head, x, labels, order, settings.batch_size)
             p = head.probabilities(x[test_index])
             history["accuracy"].append(accuracy)
             history["test_accuracy"].append(float(np.mean(p.argmax(1) == labels[test_index])))

@@ -14,7 +14,7 @@ from PIL import Image
 from rsna_workshop import cli, evaluation
 from rsna_workshop.datasets import Dataset, from_folder
 from rsna_workshop.errors import DataError, ImageError, MissingFileError, SettingsError
-from rsna_workshop.model import Classifier, TrainingResult, backbone, embeddings, head, train
+from rsna_workshop.model import Classifier, TrainingResult, backbone, embeddings, head, train, training
 from rsna_workshop.model.history import HISTORY_KEYS
 
 
@@ -231,6 +231,25 @@ def test_patient_split_keeps_each_patient_on_one_side(result, dataset):
     patients = np.array(dataset.patient_ids())
     assert set(patients[out.train_index]).isdisjoint(patients[out.test_index])
     assert len(out.test_index) >= math.ceil(0.15 * 40) and out.params["split"] == "patient"
+
+
+@pytest.mark.slow
+def test_images_come_in_one_shuffled_order_every_epoch_as_in_teachable_machine(
+        result, dataset, monkeypatch):
+    orders = []
+    real_fit_epoch = training.fit_epoch
+
+    def recording(head_, features, labels, order, *args):
+        orders.append(np.array(order))
+        return real_fit_epoch(head_, features, labels, order, *args)
+
+    monkeypatch.setattr(training, "fit_epoch", recording)
+    train(dataset, epochs=3, seed=0)
+    assert len(orders) == 3 and all(np.array_equal(order, orders[0]) for order in orders)
+    assert sorted(orders[0]) == sorted(result.train_index)
+    assert not np.array_equal(orders[0], np.sort(orders[0]))  # shuffled once, not in file order
+    train(dataset, epochs=1, seed=1)
+    assert not np.array_equal(orders[3], orders[0])  # the seed decides the order
 
 
 @pytest.mark.slow

@@ -287,15 +287,19 @@ def _jsonable(value):
 
 def _train_head(features, labels, n_classes, fit_index, test_index, sample_weight, *, epochs,
                 learning_rate, batch_size, seed, patience, on_epoch, progress):
-    """The head on cached embeddings: NumPy mini-batch Adam, reshuffled every epoch."""
+    """The head on cached embeddings: NumPy mini-batch Adam.
+
+    The training images are shuffled once and then met in that same order every epoch, as in
+    Teachable Machine, which shuffles its examples once and hands the batched list to ``fitDataset``
+    (a ``tf.data`` list is not reshuffled between epochs).
+    """
     head = Head(features.shape[1], n_classes, seed=seed, learning_rate=learning_rate)
-    shuffle = np.random.default_rng([seed, 3])
+    order = np.random.default_rng([seed, 3]).permutation(fit_index)
     test_x, test_y = features[test_index], labels[test_index]
     log = EpochLog(epochs, patience, on_epoch, progress)
     best = (head.get_weights(), None)
     with threadpool_limits(1, user_api="blas"):  # small matrices: threads cost more than they give
         for _ in range(epochs):
-            order = shuffle.permutation(fit_index)
             accuracy, loss = fit_epoch(head, features, labels, order, batch_size, sample_weight)
             test_probabilities = head.probabilities(test_x)
             stop = log.add(accuracy=accuracy, loss=loss,
