@@ -76,6 +76,15 @@ def test_overfitting_says_so_when_there_is_no_sign_of_it():
     assert "almost no gap" in notes[0] and "no clear sign of overfitting" in notes[1]
 
 
+def test_overfitting_calls_a_flat_test_loss_flat_and_points_at_the_gap():
+    losses = [0.7, 0.55, 0.52, 0.5] + [0.51] * 6
+    history = {"accuracy": [0.6] * 9 + [0.9], "test_accuracy": [0.6] * 9 + [0.7], "test_loss": losses}
+    notes = narration.overfitting(fake([[1]], history=history))
+    assert "a gap of 20 percentage points" in notes[0]
+    assert "stopped improving after epoch 4 of 10 and ended 2% above" in notes[1]
+    assert "flat, not yet clearly rising" in notes[1] and "gap between the two accuracies" in notes[1]
+
+
 def test_notes_render_as_a_markdown_list():
     notes = narration.Notes(["one", "two"])
     assert notes._repr_markdown_() == "**What to notice**\n\n- one\n- two"
