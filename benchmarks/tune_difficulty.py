@@ -102,20 +102,26 @@ def trainer(jobs, features):
         else:
             train_index, test_index = patient_split(patients[chosen], seed)
         x = features["color" if recipe.preprocess.color_code else "gray"][chosen]
-        settings = recipe.settings
-        head = Head(x.shape[1], len(classes), seed=seed, learning_rate=settings.learning_rate)
-        order = np.random.default_rng([seed, 3]).permutation(train_index)  # one order, as Teachable Machine
-        history = {"accuracy": [], "test_accuracy": [], "test_loss": []}
-        for _ in range(settings.epochs):
-            accuracy, _ = fit_epoch(head, x, labels, order, settings.batch_size)
-            p = head.probabilities(x[test_index])
-            history["accuracy"].append(accuracy)
-            history["test_accuracy"].append(float(np.mean(p.argmax(1) == labels[test_index])))
-            history["test_loss"].append(float(cross_entropy(p, labels[test_index]).mean()))
+        head, history, p = train_head(x, labels, len(classes), train_index, test_index, recipe.settings, seed)
         return SimpleNamespace(classes=classes, positive=recipe.positive, test_labels=labels[test_index],
                                test_probabilities=p, history=history, head=head)
 
     return train
+
+
+def train_head(x, labels, n_classes, train_index, test_index, settings, seed):
+    """The package's head trained as Teachable Machine trains it (one shuffled order every epoch);
+    returns the head, its history and its last test probabilities."""
+    head = Head(x.shape[1], n_classes, seed=seed, learning_rate=settings.learning_rate)
+    order = np.random.default_rng([seed, 3]).permutation(train_index)
+    history = {"accuracy": [], "test_accuracy": [], "test_loss": []}
+    for _ in range(settings.epochs):
+        accuracy, _ = fit_epoch(head, x, labels, order, settings.batch_size)
+        p = head.probabilities(x[test_index])
+        history["accuracy"].append(accuracy)
+        history["test_accuracy"].append(float(np.mean(p.argmax(1) == labels[test_index])))
+        history["test_loss"].append(float(cross_entropy(p, labels[test_index]).mean()))
+    return head, history, p
 
 
 def main():

@@ -1,0 +1,148 @@
+"""Lesson 4 probe: how far the test loss rises by epoch 75, and what in the data moves it.
+
+    .venv/bin/python benchmarks/bench_overfitting.py [--seeds 5] [--scale 2] [--reference DIR]
+
+Lesson 4's band asks the test loss of experiment 4 (1,000 + 1,000 slices, the original's 75 epochs
+at learning rate 0.00005, batch 16) to end at least 10 % above its lowest value. This script
+measures what that figure depends on, to tell a cohort that could be tuned from a band that no
+realistic cohort meets:
+
+1. the backbone embeddings of the cohort against those of the 16 real reference slices (their
+   scale and spread set how fast the head can fit);
+2. the 75-epoch rise when experiment 4's 1,000 + 1,000 slices are drawn from a cohort ``--scale``
+   times the built-in one with other mixes: more or fewer skull-base normals, subtle or overt
+   bleeds, each subtype, noisy or quiet scanners, slices of one patient;
+3. the same data at twice the original learning rate, for scale.
+
+Each row is the mean over ``--seeds`` seeds, Teachable Machine's split unless it says otherwise,
+with the per-seed rises. The first run draws and embeds the larger cohort (about 5 minutes on 2
+cores, cached in the temporary folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_transfer import REFERENCE  # noqa: E402
+from tune_difficulty import embed_plan, train_head  # noqa: E402
+
+from rsna_workshop.datasets.splits import patient_split, teachable_split  # noqa: E402
+from rsna_workshop.imaging import load_image  # noqa: E402
+from rsna_workshop.model.embeddings import run_backbone  # noqa: E402
+from rsna_workshop.synthetic.generator import patient_bleeds, patient_scanner  # noqa: E402
+from rsna_workshop.synthetic.hemorrhage import shows  # noqa: E402
+from rsna_workshop.synthetic.plan import plan_cohort  # noqa: E402
+from rsna_workshop.workshop.recipes import RECIPES  # noqa: E402
+
+PER_CLASS = 1000
+BAND = 0.10
+
+
+def embedding_figures(e: np.ndarray) -> dict[str, float]:
+    """Scale and spread of a set of embeddings (rows)."""
+    centred = e - e.mean(0)
+    power = np.linalg.svd(centred, compute_uv=False) ** 2
+    distances = np.linalg.norm(e[:, None] - e[None], axis=2)
+    np.fill_diagonal(distances, np.inf)
+    return {"mean activation": float(e.mean()), "L1 norm": float(np.abs(e).sum(1).mean()),
+            "per-feature SD": float(e.std(0).mean()),
+            "participation ratio": float(power.sum() ** 2 / (power ** 2).sum()),
+            "nearest / mean distance": float(distances.min(1).mean() / distances[np.isfinite(distances)].mean())}
+
+
+def compare_embeddings(gray: np.ndarray, reference: Path, rng: np.random.Generator):
+    """Print the cohort's embedding figures (random sets of 16, mean and SD) beside the real slices'."""
+    paths = sorted(reference.glob("*/*.png"))
+    if not paths:
+        print(f"no real reference slices at {reference}: embedding comparison skipped")
+        return
+    real = embedding_figures(run_backbone(np.stack([load_image(p) for p in paths])))
+    draws = [embedding_figures(gray[rng.choice(len(gray), len(paths), replace=False)]) for _ in range(200)]
+    print(f"backbone embeddings, sets of {len(paths)} slices: cohort mean (SD) vs real")
+    for key, value in real.items():
+        ours = np.array([d[key] for d in draws])
+        print(f"  {key:24s} {ours.mean():8.3f} ({ours.std():.3f})   {value:8.3f}")
+
+
+def slice_facts(jobs) -> dict[str, np.ndarray]:
+    """Per slice: label, patient, level, strongest bleed, first subtype, scanner noise, series length."""
+    patients = np.array([job.patient_id for job in jobs])
+    _, inverse, counts = np.unique(patients, return_inverse=True, return_counts=True)
+    severity = [max([b.severity for b in patient_bleeds(j.patient, j.requested, j.bleed_level)
+                     if shows(b, j.level)] or [-1.0]) for j in jobs]
+    return {"label": np.array([int(bool(j.requested)) for j in jobs]), "patient": patients,
+            "level": np.array([j.level for j in jobs]), "severity": np.array(severity),
+            "subtype": np.array([j.requested[0] if j.requested else "" for j in jobs]),
+            "noise": np.array([patient_scanner(j.patient).noise for j in jobs]),
+            "series": counts[inverse]}
+
+
+def mixes(facts: dict) -> dict[str, tuple]:
+    """Named ways to draw experiment 4's slices: (normal weights, hemorrhage weights, split)."""
+    one = np.ones(len(facts["label"]))
+    subtle = facts["severity"] < np.median(facts["severity"][facts["label"] == 1])
+    out = {"as planned": (one, one, "teachable"),
+           "as planned, patient split": (one, one, "patient"),
+           "skull-base normals x3": (np.where(facts["level"] < 0.3, 3.0, 1.0), one, "teachable"),
+           "no skull-base normals": (np.where(facts["level"] < 0.25, 0.0, 1.0), one, "teachable"),
+           "subtle bleeds x3": (one, np.where(subtle, 3.0, 1.0), "teachable"),
+           "overt bleeds x3": (one, np.where(subtle, 1.0, 3.0), "teachable"),
+           "noisy scanners x3": (np.where(facts["noise"] > 6, 3.0, 1.0),) * 2 + ("teachable",),
+           "quiet scanners only": (np.where(facts["noise"] > 6, 0.0, 1.0),) * 2 + ("teachable",),
+           "one slice per patient": (np.where(facts["series"] > 1, 0.0, 1.0),) * 2 + ("teachable",),
+           "runs of slices x4": (np.where(facts["series"] > 1, 4.0, 1.0),) * 2 + ("teachable",)}
+    for subtype in sorted(set(facts["subtype"]) - {""}):
+        out[f"{subtype} x3"] = (one, np.where(facts["subtype"] == subtype, 3.0, 1.0), "teachable")
+    return out
+
+
+def rise_runs(x_all, facts, weights, split, settings, seeds):
+    """Per seed: draw 1,000 + 1,000 slices by ``weights``, train, return (75-epoch rise, gap)."""
+    label = facts["label"]
+    out = []
+    for seed in range(seeds):
+        rng = np.random.default_rng([seed, 75])
+        chosen = np.concatenate([rng.choice(pool, PER_CLASS, replace=False, p=w[pool] / w[pool].sum())
+                                 for pool, w in ((np.flatnonzero(label == k), weights[k]) for k in (0, 1))])
+        y = label[chosen]
+        train_index, test_index = (teachable_split(y, seed) if split == "teachable"
+                                   else patient_split(facts["patient"][chosen], seed))
+        _, history, _ = train_head(x_all[chosen], y, 2, train_index, test_index, settings, seed)
+        losses = np.array(history["test_loss"])
+        out.append((losses[-1] / losses.min() - 1, history["accuracy"][-1] - history["test_accuracy"][-1]))
+    return np.array(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--scale", type=float, default=2.0, help="cohort size, times the built-in one")
+    parser.add_argument("--reference", type=Path, default=REFERENCE)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    jobs = sorted(plan_cohort(1, scale=args.scale), key=lambda job: job.id)
+    gray = embed_plan(jobs, args.workers)["gray"]
+    compare_embeddings(gray, args.reference, np.random.default_rng(0))
+    facts = slice_facts(jobs)
+    settings = RECIPES["experiment4"].settings
+    runs = {name: (weights, split, settings) for name, (*weights, split) in mixes(facts).items()}
+    one = np.ones(len(jobs))
+    runs["as planned, learning rate x2"] = ((one, one), "teachable",
+                                            settings.replace(learning_rate=2 * settings.learning_rate))
+    print(f"\nexperiment 4 ({settings.epochs} epochs, lr {settings.learning_rate:g}, batch "
+          f"{settings.batch_size}) on {PER_CLASS} + {PER_CLASS} slices of a {len(jobs)}-slice cohort; "
+          f"band: rise >= {BAND:.2f}")
+    print(f"{'mix':36s} {'rise75':>7s} {'gap75':>6s}  rise per seed")
+    for name, (weights, split, run_settings) in runs.items():
+        result = rise_runs(gray, facts, weights, split, run_settings, args.seeds)
+        rise, gap = result.mean(0)
+        print(f"{name:36s} {rise:7.3f} {gap:6.3f}  {np.round(result[:, 0], 3).tolist()}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
