@@ -52,8 +52,9 @@ def render(job):
 
 
 def embed_plan(jobs, workers: int) -> dict[str, np.ndarray]:
-    """Embeddings (N, 1280) of every job, per view, cached per generator source."""
-    cache = Path(tempfile.gettempdir()) / "rsna_tune" / f"{source_digest()}-{len(jobs)}.npz"
+    """Embeddings (N, 1280) of every job, per view, cached per generator source and plan."""
+    plan = hashlib.blake2b("".join(job.id for job in jobs).encode(), digest_size=4).hexdigest()
+    cache = Path(tempfile.gettempdir()) / "rsna_tune" / f"{source_digest()}-{len(jobs)}-{plan}.npz"
     if cache.is_file():
         return dict(np.load(cache))
     started = time.perf_counter()
