@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -32,6 +33,7 @@ from bench_transfer import REFERENCE  # noqa: E402
 from tune_difficulty import embed_plan, train_head  # noqa: E402
 
 from rsna_workshop.datasets.splits import patient_split, teachable_split  # noqa: E402
+from rsna_workshop.evaluation import loss_rise  # noqa: E402
 from rsna_workshop.imaging import load_image  # noqa: E402
 from rsna_workshop.model.embeddings import run_backbone  # noqa: E402
 from rsna_workshop.synthetic.generator import patient_bleeds, patient_scanner  # noqa: E402
@@ -113,8 +115,8 @@ def rise_runs(x_all, facts, weights, split, settings, seeds):
         train_index, test_index = (teachable_split(y, seed) if split == "teachable"
                                    else patient_split(facts["patient"][chosen], seed))
         _, history, _ = train_head(x_all[chosen], y, 2, train_index, test_index, settings, seed)
-        losses = np.array(history["test_loss"])
-        out.append((losses[-1] / losses.min() - 1, history["accuracy"][-1] - history["test_accuracy"][-1]))
+        out.append((loss_rise(SimpleNamespace(history=history)),
+                    history["accuracy"][-1] - history["test_accuracy"][-1]))
     return np.array(out)
 
 
