@@ -223,3 +223,36 @@ def test_bad_build_arguments_say_what_is_wrong_and_write_nothing(tmp_path):
     with pytest.raises(ValueError, match="workers >= 1"):
         build_cohort(tmp_path / "cohort", workers=0)
     assert list(tmp_path.iterdir()) == []
+
+
+# What three fixed slices look like to the generator of GENERATOR_VERSION: the mean HU, clipped to
+# -100..200, of each cell of a 4 x 4 grid. A change to the generator that changes its images must
+# bump GENERATOR_VERSION (so that built cohorts are rebuilt and cached embeddings dropped) and
+# record the new fingerprint here; the test below fails until both are done.
+FINGERPRINT_VERSION = "12"
+FINGERPRINT_SLICES = [dict(seed=1, level=0.15, patient=11), dict(seed=2, level=0.5, patient=12),
+                      dict(seed=3, level=0.45, patient=13, subtypes=("intraparenchymal", "subdural"))]
+FINGERPRINT = [
+    [[-86.81, -13.34, -12.17, -100.0], [-28.3, 56.69, 60.35, -77.67],
+     [-67.65, 29.48, 38.14, -73.13], [-94.68, -84.11, -84.06, -98.55]],
+    [[-99.86, -12.78, 2.98, -99.73], [-50.84, 39.12, 46.55, -76.55],
+     [-56.1, 42.23, 39.62, -81.09], [-97.44, -64.0, -77.98, -98.92]],
+    [[-100.0, -80.97, -80.55, -100.0], [-95.37, 41.49, 35.66, -89.9],
+     [-93.67, 45.42, 27.74, -62.24], [-96.83, -40.37, 2.53, -94.75]],
+]
+
+
+def test_generator_version_changes_whenever_the_generated_images_do():
+    from rsna_workshop.synthetic import GENERATOR_VERSION
+
+    def cell_means(hu):
+        return np.clip(hu.astype(np.float64), -100, 200).reshape(4, 128, 4, 128).mean(axis=(1, 3))
+
+    measured = [cell_means(generate_slice(**s).hu) for s in FINGERPRINT_SLICES]
+    changed = not np.allclose(measured, FINGERPRINT, atol=0.05)
+    assert not (changed and GENERATOR_VERSION == FINGERPRINT_VERSION), (
+        "the generator's images changed but GENERATOR_VERSION did not: bump it in "
+        "rsna_workshop/synthetic/generator.py, then record the new fingerprint here")
+    assert GENERATOR_VERSION == FINGERPRINT_VERSION and not changed, (
+        f"GENERATOR_VERSION is {GENERATOR_VERSION}: set FINGERPRINT_VERSION to it and FINGERPRINT to "
+        f"{[np.round(m, 2).tolist() for m in measured]}")
