@@ -141,6 +141,11 @@ def main():
           f"band: rise >= {BAND:.2f}")
     print(f"{'mix':36s} {'rise75':>7s} {'gap75':>6s}  rise per seed")
     for name, (weights, split, run_settings) in runs.items():
+        short = [k for k in (0, 1) if (weights[k][facts["label"] == k] > 0).sum() < PER_CLASS]
+        if short:
+            missing = " and ".join(("normal", "hemorrhage")[k] for k in short)
+            print(f"{name:36s} skipped: fewer than {PER_CLASS} {missing} slices in this mix; use a larger --scale")
+            continue
         result = rise_runs(gray, facts, weights, split, run_settings, args.seeds)
         rise, gap = result.mean(0)
         print(f"{name:36s} {rise:7.3f} {gap:6.3f}  {np.round(result[:, 0], 3).tolist()}", flush=True)

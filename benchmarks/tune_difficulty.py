@@ -116,6 +116,7 @@ def train_head(x, labels, n_classes, train_index, test_index, settings, seed):
     head = Head(x.shape[1], n_classes, seed=seed, learning_rate=settings.learning_rate)
     order = np.random.default_rng([seed, 3]).permutation(train_index)
     history = {"accuracy": [], "test_accuracy": [], "test_loss": []}
+    p = head.probabilities(x[test_index])
     for _ in range(settings.epochs):
         accuracy, _ = fit_epoch(head, x, labels, order, settings.batch_size)
         p = head.probabilities(x[test_index])

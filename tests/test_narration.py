@@ -3,6 +3,7 @@
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from rsna_workshop.show import narration
 
@@ -83,6 +84,21 @@ def test_overfitting_calls_a_flat_test_loss_flat_and_points_at_the_gap():
     assert "a gap of 20 percentage points" in notes[0]
     assert "stopped improving after epoch 4 of 10 and ended 2% above" in notes[1]
     assert "flat, not yet clearly rising" in notes[1] and "gap between the two accuracies" in notes[1]
+
+
+@pytest.mark.parametrize("epochs", [1, 2, 4])
+def test_a_short_run_still_improving_at_its_last_epoch_is_not_called_flat(epochs):
+    history = {"accuracy": [0.9] * epochs, "test_accuracy": [0.7] * epochs,
+               "test_loss": [0.7 - 0.01 * k for k in range(epochs)]}
+    notes = narration.overfitting(fake([[1]], history=history))
+    assert "flat" not in notes[1] and f"lowest after epoch {epochs} of {epochs}" in notes[1]
+
+
+def test_a_test_loss_back_at_its_lowest_is_called_within_one_percent_of_it():
+    history = {"accuracy": [0.6] * 9 + [0.9], "test_accuracy": [0.6] * 9 + [0.7],
+               "test_loss": [0.7, 0.55, 0.5] + [0.52] * 6 + [0.5]}
+    notes = narration.overfitting(fake([[1]], history=history))
+    assert "stopped improving after epoch 3 of 10 and ended within 1% of that lowest value" in notes[1]
 
 
 def test_notes_render_as_a_markdown_list():

@@ -225,34 +225,42 @@ def test_bad_build_arguments_say_what_is_wrong_and_write_nothing(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-# What three fixed slices look like to the generator of GENERATOR_VERSION: the mean HU, clipped to
-# -100..200, of each cell of a 4 x 4 grid. A change to the generator that changes its images must
-# bump GENERATOR_VERSION (so that built cohorts are rebuilt and cached embeddings dropped) and
-# record the new fingerprint here; the test below fails until both are done.
+# What three fixed slices look like to the generator of GENERATOR_VERSION: the mean and the
+# standard deviation of the HU, clipped to -100..200, in each cell of a 4 x 4 grid (the means see
+# changes of density and shape, the deviations changes of noise and blur). A change to the generator
+# that changes its images must bump GENERATOR_VERSION (so that built cohorts are rebuilt and cached
+# embeddings dropped) and record the new fingerprint here; the test below fails until both are done.
 FINGERPRINT_VERSION = "12"
 FINGERPRINT_SLICES = [dict(seed=1, level=0.15, patient=11), dict(seed=2, level=0.5, patient=12),
                       dict(seed=3, level=0.45, patient=13, subtypes=("intraparenchymal", "subdural"))]
-FINGERPRINT = [
-    [[-86.81, -13.34, -12.17, -100.0], [-28.3, 56.69, 60.35, -77.67],
-     [-67.65, 29.48, 38.14, -73.13], [-94.68, -84.11, -84.06, -98.55]],
-    [[-99.86, -12.78, 2.98, -99.73], [-50.84, 39.12, 46.55, -76.55],
-     [-56.1, 42.23, 39.62, -81.09], [-97.44, -64.0, -77.98, -98.92]],
-    [[-100.0, -80.97, -80.55, -100.0], [-95.37, 41.49, 35.66, -89.9],
-     [-93.67, 45.42, 27.74, -62.24], [-96.83, -40.37, 2.53, -94.75]],
+FINGERPRINT = [  # per slice: (cell means, cell standard deviations)
+    ([[-86.81, -13.34, -12.17, -100.0], [-28.3, 56.69, 60.35, -77.67],
+      [-67.65, 29.48, 38.14, -73.13], [-94.68, -84.11, -84.06, -98.55]],
+     [[53.71, 91.74, 107.48, 0.0], [106.86, 89.23, 78.95, 67.73],
+      [84.06, 107.62, 98.52, 71.52], [36.62, 62.63, 62.58, 18.63]]),
+    ([[-99.86, -12.78, 2.98, -99.73], [-50.84, 39.12, 46.55, -76.55],
+      [-56.1, 42.23, 39.62, -81.09], [-97.44, -64.0, -77.98, -98.92]],
+     [[4.45, 100.83, 97.31, 6.21], [95.36, 23.71, 38.41, 70.73],
+      [95.87, 53.17, 83.0, 69.01], [26.29, 91.81, 73.52, 17.1]]),
+    ([[-100.0, -80.97, -80.55, -100.0], [-95.37, 41.49, 35.66, -89.9],
+      [-93.67, 45.42, 27.74, -62.24], [-96.83, -40.37, 2.53, -94.75]],
+     [[0.0, 65.33, 67.88, 0.0], [25.52, 68.12, 60.89, 47.17],
+      [26.08, 55.59, 13.5, 86.54], [29.5, 93.36, 97.57, 26.86]]),
 ]
 
 
 def test_generator_version_changes_whenever_the_generated_images_do():
     from rsna_workshop.synthetic import GENERATOR_VERSION
 
-    def cell_means(hu):
-        return np.clip(hu.astype(np.float64), -100, 200).reshape(4, 128, 4, 128).mean(axis=(1, 3))
+    def cells(hu):
+        grid = np.clip(hu.astype(np.float64), -100, 200).reshape(4, 128, 4, 128).swapaxes(1, 2).reshape(4, 4, -1)
+        return grid.mean(-1), grid.std(-1)
 
-    measured = [cell_means(generate_slice(**s).hu) for s in FINGERPRINT_SLICES]
+    measured = [cells(generate_slice(**s).hu) for s in FINGERPRINT_SLICES]
     changed = not np.allclose(measured, FINGERPRINT, atol=0.05)
     assert not (changed and GENERATOR_VERSION == FINGERPRINT_VERSION), (
         "the generator's images changed but GENERATOR_VERSION did not: bump it in "
         "rsna_workshop/synthetic/generator.py, then record the new fingerprint here")
     assert GENERATOR_VERSION == FINGERPRINT_VERSION and not changed, (
         f"GENERATOR_VERSION is {GENERATOR_VERSION}: set FINGERPRINT_VERSION to it and FINGERPRINT to "
-        f"{[np.round(m, 2).tolist() for m in measured]}")
+        f"{np.round(measured, 2).tolist()}")

@@ -233,9 +233,9 @@ def test_patient_split_keeps_each_patient_on_one_side(result, dataset):
     assert len(out.test_index) >= math.ceil(0.15 * 40) and out.params["split"] == "patient"
 
 
-@pytest.mark.slow
-def test_images_come_in_one_shuffled_order_every_epoch_as_in_teachable_machine(
-        result, dataset, monkeypatch):
+@pytest.fixture
+def epoch_orders(monkeypatch) -> list:
+    """The order of training images the head is given in each epoch, from then on."""
     orders = []
     real_fit_epoch = training.fit_epoch
 
@@ -244,12 +244,28 @@ def test_images_come_in_one_shuffled_order_every_epoch_as_in_teachable_machine(
         return real_fit_epoch(head_, features, labels, order, *args)
 
     monkeypatch.setattr(training, "fit_epoch", recording)
+    return orders
+
+
+@pytest.mark.slow
+def test_images_come_in_one_shuffled_order_every_epoch_as_in_teachable_machine(result, dataset, epoch_orders):
+    orders = epoch_orders
     train(dataset, epochs=3, seed=0)
     assert len(orders) == 3 and all(np.array_equal(order, orders[0]) for order in orders)
     assert sorted(orders[0]) == sorted(result.train_index)
     assert not np.array_equal(orders[0], np.sort(orders[0]))  # shuffled once, not in file order
-    train(dataset, epochs=1, seed=1)
-    assert not np.array_equal(orders[3], orders[0])  # the seed decides the order
+
+
+def test_the_seed_decides_the_one_training_order(epoch_orders):
+    orders = epoch_orders
+    rng = np.random.default_rng(0)
+    features, labels = rng.random((40, 1280), dtype=np.float32), np.arange(40) % 2
+    for seed in (0, 1):
+        training._train_head(features, labels, 2, np.arange(30), np.arange(30, 40), None, epochs=2,
+                             learning_rate=0.001, batch_size=16, seed=seed, patience=None, on_epoch=None,
+                             progress=False)
+    assert np.array_equal(orders[0], orders[1]) and np.array_equal(orders[2], orders[3])
+    assert sorted(orders[2]) == list(range(30)) and not np.array_equal(orders[0], orders[2])
 
 
 @pytest.mark.slow

@@ -150,10 +150,11 @@ def overfitting(result) -> Notes:
         notes.append(f"The test loss was lowest after epoch {best + 1} of {epochs} and then rose by "
                      f"{pct(rise)}: from there on the model learned its training slices by heart, "
                      f"which made it more confidently wrong on new ones.")
-    elif best < epochs * 0.8 and gap > 0.05:
+    elif best < min(epochs - 1, epochs * 0.8) and gap > 0.05:
+        above = "within 1% of" if rise < 0.005 else f"{pct(rise)} above"
         notes.append(f"The test loss stopped improving after epoch {best + 1} of {epochs} and ended "
-                     f"{pct(rise)} above that lowest value: flat, not yet clearly rising. So far the "
-                     f"gap between the two accuracies is the clearer sign of overfitting.")
+                     f"{above} that lowest value: flat, not yet clearly rising. So far the gap "
+                     f"between the two accuracies is the clearer sign of overfitting.")
     else:
         notes.append(f"The test loss was still close to its lowest at the end (lowest after epoch "
                      f"{best + 1} of {epochs}): no clear sign of overfitting in this run.")

@@ -119,15 +119,16 @@ RECIPES: dict[str, Recipe] = {
         Recipe(
             "experiment4", "More epochs: overfitting",
             "Experiment 3's images trained for 75 epochs at learning rate 0.00005, as the original "
-            "workshop did. Training accuracy keeps climbing while test accuracy stalls and test loss "
-            "turns upward: the model memorises its training set.",
+            "workshop did. Training accuracy keeps climbing while test accuracy stalls and the test "
+            "loss stops improving: the model starts to memorise its training set.",
             rule="hemorrhage", counts=BALANCED, settings=LONGER,
             original="original-balanced", original_changes=LESSON_4_CHANGES,
         ),
         Recipe(
             "experiment4-250", "Many more epochs",
             "Experiment 3's images trained for 250 epochs at learning rate 0.00005, the original "
-            "workshop's follow-up: the gap between training and test grows wider still.",
+            "workshop's follow-up: the gap between training and test grows wider still and the test "
+            "loss turns clearly upward.",
             rule="hemorrhage", counts=BALANCED, settings=LONGER.replace(epochs=250),
             original="original-balanced", original_changes=LESSON_4_CHANGES,
         ),
