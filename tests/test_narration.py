@@ -101,6 +101,12 @@ def test_a_test_loss_back_at_its_lowest_is_called_within_one_percent_of_it():
     assert "stopped improving after epoch 3 of 10 and ended within 1% of that lowest value" in notes[1]
 
 
+def test_a_test_score_above_the_training_score_is_not_called_no_gap():
+    history = {"accuracy": [0.6, 0.6], "test_accuracy": [0.6, 0.7], "test_loss": [0.7, 0.6]}
+    notes = narration.overfitting(fake([[1]], history=history))
+    assert "the test slices did better, by 10 percentage points" in notes[0] and "no gap" not in notes[0]
+
+
 def test_notes_render_as_a_markdown_list():
     notes = narration.Notes(["one", "two"])
     assert notes._repr_markdown_() == "**What to notice**\n\n- one\n- two"

@@ -134,6 +134,16 @@ def imbalance(result) -> Notes:
     return notes
 
 
+def _gap_words(gap: float) -> str:
+    """The training accuracy minus the test accuracy, in words."""
+    if gap > 0.02:
+        return f"a gap of {100 * gap:.0f} percentage points."
+    if gap < -0.02:
+        return (f"the test slices did better, by {-100 * gap:.0f} percentage points (a small test set "
+                f"can do that by chance).")
+    return "almost no gap."
+
+
 def overfitting(result) -> Notes:
     """Lesson 4: the gap between training and test accuracy, and the test loss turning upward."""
     train_acc, test_acc = final(result, "accuracy"), final(result, "test_accuracy")
@@ -143,8 +153,7 @@ def overfitting(result) -> Notes:
     gap = train_acc - test_acc
     notes = Notes([
         f"In the last epoch the model was right on {pct(train_acc)} of its training slices and "
-        f"{pct(test_acc)} of its test slices: "
-        + (f"a gap of {100 * gap:.0f} percentage points." if gap > 0.02 else "almost no gap.")
+        f"{pct(test_acc)} of its test slices: {_gap_words(gap)}"
     ])
     if best < epochs - 1 and rise > 0.05:
         notes.append(f"The test loss was lowest after epoch {best + 1} of {epochs} and then rose by "
