@@ -29,7 +29,8 @@ import rsna_workshop.synthetic as synthetic  # noqa: E402
 from rsna_workshop.datasets import rule_classes, sample_indices  # noqa: E402
 from rsna_workshop.datasets.splits import patient_split, teachable_split  # noqa: E402
 from rsna_workshop.model.embeddings import run_backbone  # noqa: E402
-from rsna_workshop.model.head import Head, cross_entropy, fit_epoch  # noqa: E402
+from rsna_workshop.model.head import Head  # noqa: E402
+from rsna_workshop.model.training import _train_head  # noqa: E402
 from rsna_workshop.synthetic.plan import draw, plan_cohort  # noqa: E402
 from rsna_workshop.workshop.lessons import format_table, run_lessons  # noqa: E402
 from rsna_workshop.workshop.recipes import COLOR, GRAY, RECIPES  # noqa: E402
@@ -111,18 +112,14 @@ def trainer(jobs, features):
 
 
 def train_head(x, labels, n_classes, train_index, test_index, settings, seed):
-    """The package's head trained as Teachable Machine trains it (one shuffled order every epoch);
-    returns the head, its history and its last test probabilities."""
+    """The package's own head training (``model.training``) on these embeddings, as ``train`` runs
+    it; returns the head, its history and its last test probabilities."""
+    history, p, weights, _ = _train_head(
+        x, labels, n_classes, train_index, test_index, None, epochs=settings.epochs,
+        learning_rate=settings.learning_rate, batch_size=settings.batch_size, seed=seed,
+        patience=None, on_epoch=None, progress=False)
     head = Head(x.shape[1], n_classes, seed=seed, learning_rate=settings.learning_rate)
-    order = np.random.default_rng([seed, 3]).permutation(train_index)
-    history = {"accuracy": [], "test_accuracy": [], "test_loss": []}
-    p = head.probabilities(x[test_index])
-    for _ in range(settings.epochs):
-        accuracy, _ = fit_epoch(head, x, labels, order, settings.batch_size)
-        p = head.probabilities(x[test_index])
-        history["accuracy"].append(accuracy)
-        history["test_accuracy"].append(float(np.mean(p.argmax(1) == labels[test_index])))
-        history["test_loss"].append(float(cross_entropy(p, labels[test_index]).mean()))
+    head.set_weights(weights)
     return head, history, p
 
 
