@@ -44,8 +44,8 @@ def random_scanner(rng: np.random.Generator) -> Scanner:
     """Draw one scanner and protocol."""
     return Scanner(
         spacing=round(float(rng.uniform(0.4, 0.52)), 4),  # head at 55-75 % of the 512-pixel width
-        noise=float(rng.choice([rng.uniform(2.5, 6.0), rng.uniform(6.0, 10.0)], p=[0.7, 0.3])),  # 0.3: low dose or sharp kernel
-        kernel=float(rng.uniform(0.25, 0.55)),
+        noise=float(rng.choice([rng.uniform(2.5, 4.5), rng.uniform(4.5, 6.5)], p=[0.8, 0.2])),  # routine head CT 3-5 HU; 0.2 low dose
+        kernel=float(rng.uniform(0.28, 0.48)),  # soft to standard brain kernels
         blur=float(rng.uniform(0.45, 0.8)),
         hardening=float(rng.uniform(6, 22)),
         holder=int(rng.choice(5, p=[0.12, 0.35, 0.2, 0.13, 0.2])),
