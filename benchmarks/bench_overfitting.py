@@ -12,7 +12,10 @@ realistic cohort meets:
 2. the 75-epoch rise when experiment 4's 1,000 + 1,000 slices are drawn from a cohort ``--scale``
    times the built-in one with other mixes: more or fewer skull-base normals, subtle or overt
    bleeds, each subtype, noisy or quiet scanners, slices of one patient;
-3. the same data at twice the original learning rate, for scale.
+3. the same data at twice the original learning rate, for scale;
+4. the same data with independent per-image spread added to each embedding feature, as much as
+   makes the cohort's per-feature SD equal the real slices' (a stand-in for the slice-to-slice
+   variety of real scans that the generator's parametric anatomy lacks).
 
 Each row is the mean over ``--seeds`` seeds, Teachable Machine's split unless it says otherwise,
 with the per-seed rises. The first run draws and embeds the larger cohort (about 5 minutes on 2
@@ -57,18 +60,20 @@ def embedding_figures(e: np.ndarray) -> dict[str, float]:
             "nearest / mean distance": float(distances.min(1).mean() / distances[np.isfinite(distances)].mean())}
 
 
-def compare_embeddings(gray: np.ndarray, reference: Path, rng: np.random.Generator):
-    """Print the cohort's embedding figures (random sets of 16, mean and SD) beside the real slices'."""
+def compare_embeddings(gray: np.ndarray, reference: Path, rng: np.random.Generator) -> float | None:
+    """Print the cohort's embedding figures (random sets of 16, mean and SD) beside the real slices';
+    return the real slices' per-feature SD over the cohort's (None without the real slices)."""
     paths = sorted(reference.glob("*/*.png"))
     if not paths:
         print(f"no real reference slices at {reference}: embedding comparison skipped")
-        return
+        return None
     real = embedding_figures(run_backbone(np.stack([load_image(p) for p in paths])))
     draws = [embedding_figures(gray[rng.choice(len(gray), len(paths), replace=False)]) for _ in range(200)]
     print(f"backbone embeddings, sets of {len(paths)} slices: cohort mean (SD) vs real")
     for key, value in real.items():
         ours = np.array([d[key] for d in draws])
         print(f"  {key:24s} {ours.mean():8.3f} ({ours.std():.3f})   {value:8.3f}")
+    return real["per-feature SD"] / np.mean([d["per-feature SD"] for d in draws])
 
 
 def slice_facts(jobs) -> dict[str, np.ndarray]:
@@ -103,9 +108,13 @@ def mixes(facts: dict) -> dict[str, tuple]:
     return out
 
 
-def rise_runs(x_all, facts, weights, split, settings, seeds):
-    """Per seed: draw 1,000 + 1,000 slices by ``weights``, train, return (75-epoch rise, gap)."""
+def rise_runs(x_all, facts, weights, split, settings, seeds, spread=0.0):
+    """Per seed: draw 1,000 + 1,000 slices by ``weights``, train, return (75-epoch rise, gap).
+
+    ``spread`` adds independent noise of that many feature SDs to every embedding (kept >= 0, as
+    the backbone's outputs are)."""
     label = facts["label"]
+    feature_sd = x_all.std(0)
     out = []
     for seed in range(seeds):
         rng = np.random.default_rng([seed, 75])
@@ -114,7 +123,10 @@ def rise_runs(x_all, facts, weights, split, settings, seeds):
         y = label[chosen]
         train_index, test_index = (teachable_split(y, seed) if split == "teachable"
                                    else patient_split(facts["patient"][chosen], seed))
-        _, history, _ = train_head(x_all[chosen], y, 2, train_index, test_index, settings, seed)
+        x = x_all[chosen]
+        if spread:
+            x = np.maximum(x + spread * feature_sd * rng.standard_normal(x.shape, dtype=np.float32), 0)
+        _, history, _ = train_head(x, y, 2, train_index, test_index, settings, seed)
         out.append((loss_rise(SimpleNamespace(history=history)),
                     history["accuracy"][-1] - history["test_accuracy"][-1]))
     return np.array(out)
@@ -129,24 +141,28 @@ def main():
     args = parser.parse_args()
     jobs = sorted(plan_cohort(1, scale=args.scale), key=lambda job: job.id)
     gray = embed_plan(jobs, args.workers)["gray"]
-    compare_embeddings(gray, args.reference, np.random.default_rng(0))
+    ratio = compare_embeddings(gray, args.reference, np.random.default_rng(0))
     facts = slice_facts(jobs)
     settings = RECIPES["experiment4"].settings
-    runs = {name: (weights, split, settings) for name, (*weights, split) in mixes(facts).items()}
+    runs = {name: (weights, split, settings, 0.0) for name, (*weights, split) in mixes(facts).items()}
     one = np.ones(len(jobs))
     runs["as planned, learning rate x2"] = ((one, one), "teachable",
-                                            settings.replace(learning_rate=2 * settings.learning_rate))
+                                            settings.replace(learning_rate=2 * settings.learning_rate), 0.0)
+    if ratio is not None and ratio > 1:
+        spread = float(np.sqrt(ratio ** 2 - 1))  # independent spread that brings the SD up to the real one
+        for split in ("teachable", "patient"):
+            runs[f"+ real spread ({spread:.2f} SD), {split}"] = ((one, one), split, settings, spread)
     print(f"\nexperiment 4 ({settings.epochs} epochs, lr {settings.learning_rate:g}, batch "
           f"{settings.batch_size}) on {PER_CLASS} + {PER_CLASS} slices of a {len(jobs)}-slice cohort; "
           f"band: rise >= {BAND:.2f}")
     print(f"{'mix':36s} {'rise75':>7s} {'gap75':>6s}  rise per seed")
-    for name, (weights, split, run_settings) in runs.items():
+    for name, (weights, split, run_settings, spread) in runs.items():
         short = [k for k in (0, 1) if (weights[k][facts["label"] == k] > 0).sum() < PER_CLASS]
         if short:
             missing = " and ".join(("normal", "hemorrhage")[k] for k in short)
             print(f"{name:36s} skipped: fewer than {PER_CLASS} {missing} slices in this mix; use a larger --scale")
             continue
-        result = rise_runs(gray, facts, weights, split, run_settings, args.seeds)
+        result = rise_runs(gray, facts, weights, split, run_settings, args.seeds, spread)
         rise, gap = result.mean(0)
         print(f"{name:36s} {rise:7.3f} {gap:6.3f}  {np.round(result[:, 0], 3).tolist()}", flush=True)
 

@@ -15,8 +15,9 @@ tuned to. The real slices are brain-window PNGs without Hounsfield units:
   recipe's preprocessing paints 50-80 HU red. Blood above 80 HU is lost with the window, so this
   slightly under-paints the real slices.
 
-Prints accuracy per seed and the mean for both recipes (target: >= 0.70). Skips, saying so, when
-the reference folder is absent.
+Prints the fine grain of the real and the phantom's pictures (how noisy each looks in the brain
+window), then accuracy per seed and the mean for both recipes (target: >= 0.70). Skips, saying
+so, when the reference folder is absent.
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tune_difficulty import embed_plan, trainer  # noqa: E402
 
-from rsna_workshop.imaging import load_image  # noqa: E402
+from rsna_workshop.imaging import load_image, window  # noqa: E402
 from rsna_workshop.model.embeddings import run_backbone  # noqa: E402
-from rsna_workshop.synthetic.plan import plan_cohort  # noqa: E402
+from rsna_workshop.synthetic.plan import draw, plan_cohort  # noqa: E402
 from rsna_workshop.workshop.recipes import RECIPES  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "real-reference"
@@ -49,6 +51,24 @@ def picture_hu(path: Path) -> np.ndarray:
     hu = center - width / 2 + gray * (width / 255)
     hu[gray >= 255] = 1000.0
     return hu
+
+
+def grain(gray: np.ndarray) -> float:
+    """SD of a brain-window picture (grey levels 0-255) minus its 5-pixel local mean, inside brain
+    tissue (grey levels 40-120, away from edges): the noise and fine texture a reader sees."""
+    gray = gray.astype(np.float32)
+    brain = ndimage.binary_erosion((gray > 40) & (gray < 120), iterations=3)
+    return float((gray - ndimage.uniform_filter(gray, 5))[brain].std())
+
+
+def compare_grain(folder: Path, jobs, n: int = 40):
+    """Print the grain of the real pictures beside that of ``n`` phantom slices above the skull base."""
+    real = [grain(np.asarray(Image.open(p).convert("L"))) for p in sorted(folder.glob("*/*.png"))]
+    chosen = [j for j in jobs if j.level >= 0.35][:: max(1, len(jobs) // n)][:n]
+    ours = [grain(window(draw(j).hu, BRAIN_WINDOW)) for j in chosen]
+    print("fine grain in the brain window (grey levels; median, quartiles): "
+          f"real {np.median(real):.1f} ({np.percentile(real, 25):.1f}-{np.percentile(real, 75):.1f}), "
+          f"phantom {np.median(ours):.1f} ({np.percentile(ours, 25):.1f}-{np.percentile(ours, 75):.1f})")
 
 
 def reference_inputs(folder: Path) -> tuple[dict[str, np.ndarray], np.ndarray, list[str]]:
@@ -71,9 +91,10 @@ def main():
         print(f"skipped: no real reference slices at {args.reference} (folders hemorrhage/ and normal/ "
               "of brain-window PNGs); pass --reference DIR")
         return
+    jobs = sorted(plan_cohort(0), key=lambda job: job.id)
+    compare_grain(args.reference, jobs)
     views, labels, names = reference_inputs(args.reference)
     embedded = {view: run_backbone(images) for view, images in views.items()}
-    jobs = sorted(plan_cohort(0), key=lambda job: job.id)
     train = trainer(jobs, embed_plan(jobs, args.workers))
     for view, name in RECIPE_NAMES.items():
         scores = []
