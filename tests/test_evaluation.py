@@ -220,3 +220,35 @@ def test_sensitivity_is_compared_on_the_positive_slices_only():
     assert (spec.a.successes, spec.b.successes) == (0, 6)
     with pytest.raises(SettingsError, match="measure must be one of"):
         evaluation.compare_results(a, b, "auc")
+
+
+def _two_class(probabilities, labels=None):
+    p = np.asarray(probabilities, dtype=float)
+    labels = np.zeros(len(p), dtype=int) if labels is None else np.asarray(labels)
+    return types.SimpleNamespace(classes=("normal", "hemorrhage"), positive="hemorrhage",
+                                 test_labels=labels, test_probabilities=np.stack([1 - p, p], axis=1))
+
+
+def test_flagging_threshold_flags_the_share_asked_for_from_the_probabilities_alone():
+    p = [0.011, 0.0466, 0.02, 0.0612, 0.033, 0.005, 0.04, 0.029, 0.018, 0.0479]
+    result = _two_class(p)
+    assert evaluation.flagging_threshold(result, share=0.1) == 0.061  # the top slice, rounded down
+    assert evaluation.flagging_threshold(result, share=0.3) == 0.046
+    assert evaluation.flagging_threshold(result, share=0.25) == 0.046  # ceil(2.5) = 3 slices
+    assert evaluation.flagging_threshold(result, share=1.0) == 0.005
+    flagged = np.sum(np.asarray(p) >= evaluation.flagging_threshold(result, share=0.3))
+    assert flagged == 3
+    relabelled = _two_class(p, labels=[1] * 10)  # the labels play no part
+    assert evaluation.flagging_threshold(relabelled, share=0.3) == 0.046
+    assert evaluation.flagging_threshold(result, share=0.1, positive="normal") == 0.995
+
+
+@pytest.mark.parametrize("share", [0, -0.1, 1.5])
+def test_flagging_threshold_rejects_a_share_outside_zero_to_one(share):
+    with pytest.raises(SettingsError, match="between 0 and 1"):
+        evaluation.flagging_threshold(_two_class([0.2, 0.4]), share=share)
+
+
+def test_flagging_threshold_needs_test_slices():
+    with pytest.raises(SettingsError, match="no test slices"):
+        evaluation.flagging_threshold(_two_class([]), share=0.1)

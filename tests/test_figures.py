@@ -76,7 +76,7 @@ def test_roc_figure_auc_equals_scikit_learn_and_marks_the_operating_point():
     auc = skm.roc_auc_score(result.test_labels, scores)
     assert fig.data["roc"].auc == pytest.approx(auc)
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert f"AUC {auc:.3f}" in legend[1] and legend[2] == "operating point: threshold 0.50"
+    assert f"AUC {auc:.3f}" in legend[1] and legend[2] == "operating point: threshold 0.5"
     m = evaluation.binary_metrics(result.test_labels, scores)
     assert fig.data["operating_point"] == (1 - m.specificity.estimate, m.sensitivity.estimate)
 
@@ -92,6 +92,13 @@ def test_threshold_figure_counts_follow_the_threshold():
         assert texts(fig.axes[0]) == [str(c) for c in expected.ravel()]
     assert low.data["metrics"].sensitivity.estimate > high.data["metrics"].sensitivity.estimate
     assert low.data["metrics"].specificity.estimate < high.data["metrics"].specificity.estimate
+
+
+def test_threshold_figure_names_a_low_threshold_exactly():
+    fig = figures.threshold_figure(fake_result(), 0.046)
+    assert fig.axes[0].get_title() == "Called 'hemorrhage' when p >= 0.046"
+    legend = [t.get_text() for t in fig.axes[1].get_legend().get_texts()]
+    assert "operating point: threshold 0.046" in legend
 
 
 def test_prevalence_figure_shows_bayes_ppv_and_natural_frequencies():

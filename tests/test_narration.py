@@ -161,3 +161,11 @@ def test_exam_level_compounds_the_slice_false_alarm_rate_and_never_says_certain(
     assert "false flag 94% of the time" in notes[2]  # 1 - 0.76 ** 10 = 0.936
     assert "false flag more than 99% of the time" in notes[3]  # 1 - 0.76 ** 30 = 0.9997, not certain
     assert "not exam-level figures" in notes[4]
+
+
+def test_thresholds_below_ten_percent_are_named_to_the_decimal():
+    result = scored([0, 0, 0, 1], [0.01, 0.03, 0.05, 0.046])
+    low, round_low = narration.thresholds(result, (0.046, 0.07))
+    assert "from a probability of 4.6%: it flags 1 of the 1 hemorrhage slices" in low
+    assert "raises 1 false alarm" in low  # 0.05 >= 0.046
+    assert "from a probability of 7%: it flags 0 of the 1" in round_low

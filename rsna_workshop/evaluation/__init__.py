@@ -39,6 +39,7 @@ from .metrics import (
 from .results import (
     confusion_cell,
     final,
+    flagging_threshold,
     loss_rise,
     mistakes,
     report,
@@ -54,7 +55,7 @@ from .results import (
 __all__ = [
     "ALPHA", "ED_PREVALENCE", "MEASURES", "BinaryMetrics", "Comparison", "Interval", "Roc", "as_binary",
     "binary_metrics", "compare_counts", "confusion_cell", "compare_results", "confusion_matrix", "difference_interval", "exam_false_alarm_rate",
-    "final", "loss_rise", "mcnemar_exact", "mistakes", "npv_at_prevalence", "per_class_accuracy", "positive_index",
+    "final", "flagging_threshold", "loss_rise", "mcnemar_exact", "mistakes", "npv_at_prevalence", "per_class_accuracy", "positive_index",
     "ppv_at_prevalence", "proportion", "report", "result_arrays", "result_confusion", "result_metrics",
     "result_per_class", "result_positive", "roc", "scored_slices", "sensitivity", "summary",
     "wilson_interval",

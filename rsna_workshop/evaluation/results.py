@@ -39,6 +39,29 @@ def result_metrics(result, positive=None, threshold: float = 0.5) -> BinaryMetri
     return binary_metrics(labels, probabilities[:, k], positive=k, threshold=threshold)
 
 
+def flagging_threshold(result, share: float = 0.1, positive=None) -> float:
+    """A decision threshold at which the model flags about ``share`` of the test slices as positive.
+
+    It is chosen from the probabilities alone, not the labels: the probability of the
+    ``ceil(share * n)``-th most suspicious test slice, rounded down to 0.1 %, so that at least that
+    many slices are flagged. Useful where a model never gives the positive class a high
+    probability, and a round threshold such as 10 % would flag nothing.
+
+    >>> from types import SimpleNamespace
+    >>> r = SimpleNamespace(classes=("normal", "hemorrhage"), positive="hemorrhage", test_labels=[0, 0, 1, 0],
+    ...                     test_probabilities=[[0.99, 0.01], [0.97, 0.03], [0.954, 0.046], [0.98, 0.02]])
+    >>> flagging_threshold(r, share=0.25)
+    0.046
+    """
+    if not 0 < share <= 1:
+        raise SettingsError(f"share is the part of the test slices to flag, between 0 and 1; got {share}.")
+    _, probabilities, _ = result_arrays(result)
+    if not len(probabilities):
+        raise SettingsError("The result has no test slices, so no threshold can be read from them.")
+    scores = np.sort(probabilities[:, result_positive(result, positive)])[::-1]
+    return float(np.floor(scores[int(np.ceil(share * len(scores))) - 1] * 1000) / 1000)
+
+
 def result_confusion(result) -> np.ndarray:
     """The test set's confusion matrix: rows true class, columns predicted, in ``classes`` order."""
     labels, probabilities, classes = result_arrays(result)

@@ -112,7 +112,7 @@ def draw_roc(ax, roc: evaluation.Roc, operating_point=None, threshold: float | N
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="chance (AUC 0.50)")
     ax.plot(roc.fpr, roc.tpr, color=BLUE, label=f"model (AUC {roc.auc:.3f})")
     if operating_point is not None:
-        at = "" if threshold is None else f": threshold {threshold:.2f}"
+        at = "" if threshold is None else f": threshold {threshold:g}"
         ax.plot(*operating_point, "o", color=VERMILLION, markersize=16, clip_on=False,
                 label=f"operating point{at}")
     ax.set_xlabel("1 - specificity (false-positive rate)")
@@ -203,7 +203,7 @@ def threshold_figure(result, threshold: float = 0.5, positive=None):
     negative = classes[1 - k] if len(classes) == 2 else f"not {classes[k]}"
     fig, axes = new_figure(1, 2, size=(16, 7.6))
     draw_confusion(axes[0, 0], metrics.confusion_matrix, [negative, classes[k]],
-                   title=f"Called '{classes[k]}' when p >= {threshold:.2f}")
+                   title=f"Called '{classes[k]}' when p >= {threshold:g}")
     draw_roc(axes[0, 1], curve, point, threshold)
     fig.suptitle(f"Sensitivity {metrics.sensitivity.estimate:.0%}      "
                  f"Specificity {metrics.specificity.estimate:.0%}")

@@ -40,6 +40,12 @@ def pct(value: float) -> str:
     return f"{value:.0%}"
 
 
+def threshold_pct(value: float) -> str:
+    """A threshold as a percentage, with a decimal where a whole one would move it: 0.1 -> '10%',
+    0.046 -> '4.6%'."""
+    return pct(value) if abs(value * 100 - round(value * 100)) < 1e-9 else f"{value:.1%}"
+
+
 def count(n: int, noun: str) -> str:
     """'1 slice', '3 slices'."""
     return f"{n} {noun}" + ("" if n == 1 else "s")
@@ -205,7 +211,7 @@ def thresholds(result, levels=(0.5, 0.1), positive=None) -> Notes:
     notes = Notes()
     for level in levels:
         m = evaluation.result_metrics(result, positive, threshold=level)
-        notes.append(f"Calling a slice hemorrhage from a probability of {pct(level)}: it flags "
+        notes.append(f"Calling a slice hemorrhage from a probability of {threshold_pct(level)}: it flags "
                      f"{m.tp} of the {m.tp + m.fn} hemorrhage slices (sensitivity "
                      f"{pct(m.sensitivity.estimate)}) and raises {count(m.fp, 'false alarm')} among the "
                      f"{m.tn + m.fp} normal ones (specificity {pct(m.specificity.estimate)}).")
