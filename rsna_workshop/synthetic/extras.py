@@ -2,7 +2,8 @@
 
 Real slices of the RSNA data come from trauma and stroke work-ups: monitoring leads and wires on
 the scalp, dressings, scalp swellings, shunt catheters through burr holes, craniotomy cuts, old
-infarcts, metal (hair clips, earrings, aneurysm clips) that throws streaks, and patients who move.
+infarcts, metal that throws streaks (an aneurysm clip by the circle of Willis; hair clips,
+earrings, hearing aids outside the skull), and patients who move.
 Each patient gets a few of these (the same on all their slices), whether or not they bleed; they
 make slices as varied as real ones and give colour-coding some of its real false alarms.
 """
@@ -28,7 +29,7 @@ class Extras:
     shunt: float | None  # side (-1 right, 1 left) of a frontal shunt catheter
     craniotomy: tuple | None  # (angle, half width) of a healed bone flap
     infarct: tuple | None  # old infarct: (side, y, size), normalised
-    metal: tuple | None  # (x, y, level) of a metal object, normalised
+    metal: tuple | None  # (x, y, level) of a metal object, normalised (see _metal)
     motion: float  # pixels the patient moved during the scan
 
 
@@ -47,10 +48,18 @@ def random_extras(rng: np.random.Generator) -> Extras:
         craniotomy=(float(rng.uniform(-np.pi, np.pi)), float(rng.uniform(0.3, 0.7))) if maybe(0.05) else None,
         infarct=(float(rng.choice([-1, 1])), float(rng.uniform(-0.4, 0.4)), float(rng.uniform(0.12, 0.3)))
         if maybe(0.18) else None,
-        metal=(float(rng.uniform(-1.2, 1.2)), float(rng.uniform(-1.0, 0.6)), float(rng.uniform(0.05, 0.8)))
-        if maybe(0.15) else None,
+        metal=_metal(rng) if maybe(0.15) else None,
         motion=float(rng.uniform(1, 4)) if maybe(0.1) else 0.0,
     )
+
+
+def _metal(rng: np.random.Generator) -> tuple[float, float, float]:
+    """Where one patient's metal lies: an aneurysm clip on the circle of Willis (one in four), or a
+    hair clip, earring or hearing aid outside the skull, at any level."""
+    if rng.random() < 0.25:
+        return (float(rng.uniform(-0.4, 0.4)), float(rng.uniform(-0.32, -0.18)), float(rng.uniform(0.24, 0.36)))
+    angle, radius = rng.uniform(-np.pi, np.pi), rng.uniform(1.12, 1.22)
+    return (float(radius * np.cos(angle)), float(radius * np.sin(angle)), float(rng.uniform(0.05, 0.9)))
 
 
 def draw_extras(extras: Extras, head: PatientHead, f: Frame, t: np.ndarray, offset: np.ndarray):
@@ -97,7 +106,7 @@ def metal_streaks(extras: Extras, f: Frame) -> np.ndarray | None:
     distance = np.hypot(_ROWS - np.float32(py), _COLS - np.float32(px)) + np.float32(4)
     rays = np.cos(np.float32(9) * angle) * np.cos(np.float32(23) * angle + np.float32(x))
     streaks = np.float32(900) * rays / distance
-    streaks[distance < 7] = 2500.0
+    streaks[distance < 7] = 10000.0  # metal: after the kernel's blur it still saturates the HU scale
     return streaks
 
 
