@@ -240,7 +240,22 @@ def test_flagging_threshold_flags_the_share_asked_for_from_the_probabilities_alo
     assert flagged == 3
     relabelled = _two_class(p, labels=[1] * 10)  # the labels play no part
     assert evaluation.flagging_threshold(relabelled, share=0.3) == 0.046
-    assert evaluation.flagging_threshold(result, share=0.1, positive="normal") == 0.995
+    assert evaluation.flagging_threshold(result, share=0.1, positive="normal") == 0.99  # 0.995, two figures
+
+
+@pytest.mark.parametrize("scores", [
+    np.linspace(0.001, 0.2, 100),  # share * n = 7.000000000000001: still 7 slices
+    np.full(100, 0.11699999999999999),  # every slice tied, at a value that float rounding pushes up
+    np.r_[np.full(95, 1e-5), np.full(5, 3e-5)],  # a model that never gives a bleed 0.1 %
+    np.r_[np.zeros(97), [0.2, 0.3, 0.4]],
+])
+def test_flagging_threshold_flags_at_least_the_share_and_stays_below_the_next_slice(scores):
+    result = _two_class(scores)
+    threshold = evaluation.flagging_threshold(result, share=0.07)
+    ranked = np.sort(scores)[::-1]
+    assert np.sum(scores >= threshold) >= 7  # at least ceil(0.07 * 100) slices are flagged
+    assert threshold <= ranked[6] and (threshold > 0 or ranked[6] == 0)
+    assert threshold >= 0.9 * ranked[6]  # rounded down to two significant figures, no further
 
 
 @pytest.mark.parametrize("share", [0, -0.1, 1.5])
@@ -249,6 +264,22 @@ def test_flagging_threshold_rejects_a_share_outside_zero_to_one(share):
         evaluation.flagging_threshold(_two_class([0.2, 0.4]), share=share)
 
 
+def test_flagging_threshold_docstring_example_runs():
+    import doctest
+
+    from rsna_workshop.evaluation import results
+
+    assert doctest.run_docstring_examples(results.flagging_threshold, {}, name="flagging_threshold") is None
+    failures, tried = doctest.testmod(results, verbose=False)
+    assert tried >= 1 and failures == 0
+
+
 def test_flagging_threshold_needs_test_slices():
     with pytest.raises(SettingsError, match="no test slices"):
         evaluation.flagging_threshold(_two_class([]), share=0.1)
+
+
+def test_flagging_threshold_counts_the_share_without_float_error():
+    scores = np.arange(1, 101) / 100  # 0.01 .. 1.00, one slice per step
+    threshold = evaluation.flagging_threshold(_two_class(scores), share=0.07)  # 0.07 * 100 = 7.000000000000001
+    assert threshold == 0.94 and np.sum(scores >= threshold) == 7

@@ -163,9 +163,10 @@ def test_exam_level_compounds_the_slice_false_alarm_rate_and_never_says_certain(
     assert "not exam-level figures" in notes[4]
 
 
-def test_thresholds_below_ten_percent_are_named_to_the_decimal():
+def test_thresholds_are_named_with_the_decimals_they_have():
     result = scored([0, 0, 0, 1], [0.01, 0.03, 0.05, 0.046])
-    low, round_low = narration.thresholds(result, (0.046, 0.07))
+    low, whole, finer = narration.thresholds(result, (0.046, 0.07, 0.0455))
     assert "from a probability of 4.6%: it flags 1 of the 1 hemorrhage slices" in low
     assert "raises 1 false alarm" in low  # 0.05 >= 0.046
-    assert "from a probability of 7%: it flags 0 of the 1" in round_low
+    assert "from a probability of 7%: it flags 0 of the 1" in whole
+    assert "from a probability of 4.55%:" in finer

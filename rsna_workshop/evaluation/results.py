@@ -43,15 +43,15 @@ def flagging_threshold(result, share: float = 0.1, positive=None) -> float:
     """A decision threshold at which the model flags about ``share`` of the test slices as positive.
 
     It is chosen from the probabilities alone, not the labels: the probability of the
-    ``ceil(share * n)``-th most suspicious test slice, rounded down to 0.1 %, so that at least that
-    many slices are flagged. Useful where a model never gives the positive class a high
-    probability, and a round threshold such as 10 % would flag nothing.
+    ``ceil(share * n)``-th most suspicious test slice, rounded down to two significant figures
+    (so it reads well), which flags at least that many slices. Useful where a model never gives the
+    positive class a high probability, and a round threshold such as 10 % would flag nothing.
 
     >>> from types import SimpleNamespace
     >>> r = SimpleNamespace(classes=("normal", "hemorrhage"), positive="hemorrhage", test_labels=[0, 0, 1, 0],
-    ...                     test_probabilities=[[0.99, 0.01], [0.97, 0.03], [0.954, 0.046], [0.98, 0.02]])
+    ...                     test_probabilities=[[0.99, 0.01], [0.97, 0.03], [0.9541, 0.0459], [0.98, 0.02]])
     >>> flagging_threshold(r, share=0.25)
-    0.046
+    0.045
     """
     if not 0 < share <= 1:
         raise SettingsError(f"share is the part of the test slices to flag, between 0 and 1; got {share}.")
@@ -59,7 +59,11 @@ def flagging_threshold(result, share: float = 0.1, positive=None) -> float:
     if not len(probabilities):
         raise SettingsError("The result has no test slices, so no threshold can be read from them.")
     scores = np.sort(probabilities[:, result_positive(result, positive)])[::-1]
-    return float(np.floor(scores[int(np.ceil(share * len(scores))) - 1] * 1000) / 1000)
+    kth = float(scores[int(np.ceil(share * len(scores) - 1e-9)) - 1])
+    if kth <= 0:
+        return 0.0
+    unit = 10.0 ** (np.floor(np.log10(kth)) - 1)
+    return min(float(np.round(np.floor(kth / unit + 1e-9) * unit, 12)), kth)
 
 
 def result_confusion(result) -> np.ndarray:

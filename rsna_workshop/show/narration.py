@@ -41,9 +41,9 @@ def pct(value: float) -> str:
 
 
 def threshold_pct(value: float) -> str:
-    """A threshold as a percentage, with a decimal where a whole one would move it: 0.1 -> '10%',
-    0.046 -> '4.6%'."""
-    return pct(value) if abs(value * 100 - round(value * 100)) < 1e-9 else f"{value:.1%}"
+    """A threshold as a percentage, with the decimals it has (as the figures show it): 0.1 -> '10%',
+    0.045 -> '4.5%'."""
+    return f"{value * 100:g}%"
 
 
 def count(n: int, noun: str) -> str:
