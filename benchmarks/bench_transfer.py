@@ -64,7 +64,8 @@ def grain(gray: np.ndarray) -> float:
 def compare_grain(folder: Path, jobs, n: int = 40):
     """Print the grain of the real pictures beside that of ``n`` phantom slices above the skull base."""
     real = [grain(np.asarray(Image.open(p).convert("L"))) for p in sorted(folder.glob("*/*.png"))]
-    chosen = [j for j in jobs if j.level >= 0.35][:: max(1, len(jobs) // n)][:n]
+    above = [j for j in jobs if j.level >= 0.35]
+    chosen = above[:: max(1, len(above) // n)][:n]
     ours = [grain(window(draw(j).hu, BRAIN_WINDOW)) for j in chosen]
     print("fine grain in the brain window (grey levels; median, quartiles): "
           f"real {np.median(real):.1f} ({np.percentile(real, 25):.1f}-{np.percentile(real, 75):.1f}), "

@@ -23,6 +23,9 @@ _FX = np.fft.rfftfreq(SIZE).astype(np.float32)[None, :]
 _FREQ = np.sqrt(_FX * _FX + _FY * _FY)  # cycles per pixel
 _ROWS, _COLS = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
 OUTSIDE_FOV = np.hypot(_ROWS - (SIZE - 1) / 2, _COLS - (SIZE - 1) / 2) > SIZE / 2
+ROUTINE_NOISE = (2.5, 4.5)  # HU in brain: routine head CT dose and kernel
+LOW_DOSE_NOISE = (4.5, 6.5)  # HU in brain: one scan in five, low dose
+HARDENING_BELOW = 0.34  # beam-hardening artefacts on slices below this level (the skull base)
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ def random_scanner(rng: np.random.Generator) -> Scanner:
     """Draw one scanner and protocol."""
     return Scanner(
         spacing=round(float(rng.uniform(0.4, 0.52)), 4),  # head at 55-75 % of the 512-pixel width
-        noise=float(rng.choice([rng.uniform(2.5, 4.5), rng.uniform(4.5, 6.5)], p=[0.8, 0.2])),  # routine head CT 3-5 HU; 0.2 low dose
+        noise=float(rng.choice([rng.uniform(*ROUTINE_NOISE), rng.uniform(*LOW_DOSE_NOISE)], p=[0.8, 0.2])),
         kernel=float(rng.uniform(0.28, 0.48)),  # soft to standard brain kernels
         blur=float(rng.uniform(0.45, 0.8)),
         hardening=float(rng.uniform(6, 22)),
@@ -59,7 +62,7 @@ def acquire(hu: np.ndarray, tissue: np.ndarray, f: Frame, scanner: Scanner, rng:
     """The reconstructed slice: kernel blur and FBP noise, beam hardening, outside the field of view."""
     body = tissue != Tissue.AIR
     hu = hu + np.where(body, np.float32(scanner.calibration) + np.float32(scanner.cupping) * np.minimum(f.rho, 1) ** 2, 0)
-    if f.level < 0.34:
+    if f.level < HARDENING_BELOW:
         hu += _hardening(tissue, f, scanner, rng)
     window = np.where(_FREQ < scanner.kernel, 0.5 + 0.5 * np.cos(np.pi * _FREQ / scanner.kernel), 0).astype(np.float32)
     mtf = window * np.exp(-2 * (np.pi * scanner.blur) ** 2 * _FREQ * _FREQ).astype(np.float32)
@@ -74,7 +77,7 @@ def acquire(hu: np.ndarray, tissue: np.ndarray, f: Frame, scanner: Scanner, rng:
 
 def _hardening(tissue: np.ndarray, f: Frame, scanner: Scanner, rng: np.random.Generator) -> np.ndarray:
     """Dark band between the petrous bones and streaks fanning out from dense bone."""
-    strength = np.float32(scanner.hardening * (0.34 - f.level) / 0.34)
+    strength = np.float32(scanner.hardening * (HARDENING_BELOW - f.level) / HARDENING_BELOW)
     band_y = np.float32(0.12 + 0.05 * rng.standard_normal())
     across = (f.y - band_y) / np.float32(0.06)
     band = np.exp(-across * across) * (np.abs(f.x) < 0.55)
