@@ -82,10 +82,13 @@ def test_head_has_teachable_machines_parameter_count(n_classes):
     assert not numpy_head.bias_1.any()  # biases start at zero
 
 
-def test_variance_scaling_is_truncated_normal_with_fan_in_variance():
+def test_variance_scaling_is_tensorflow_js_truncated_normal():
+    # TensorFlow.js cuts a normal of SD sqrt(1/fan_in) at two SDs and does not widen it again:
+    # the SD of a standard normal cut at +-2 is 0.8796.
     values = head.variance_scaling(1280, (1280, 100), np.random.default_rng(0))
-    assert values.std() == pytest.approx(math.sqrt(1 / 1280), rel=0.02)
-    assert np.abs(values).max() <= 2 * math.sqrt(1 / 1280) / 0.87962566103423978 + 1e-6
+    assert values.std() == pytest.approx(0.87962566 * math.sqrt(1 / 1280), rel=0.01)
+    assert np.abs(values).max() <= 2 * math.sqrt(1 / 1280) + 1e-6
+    assert np.abs(values).max() > 1.99 * math.sqrt(1 / 1280)
     assert abs(values.mean()) < 1e-3
 
 
