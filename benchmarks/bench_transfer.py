@@ -6,18 +6,22 @@ Recipe 3 (brain window, gray) and recipe 5 (colour-coded) are trained on the pla
 ``benchmarks/tune_difficulty.py`` trains them (same sampling, Teachable Machine's split, the
 original workshop's settings, the package's own head on cached backbone embeddings), then put on
 the 16 real slices (8 with hemorrhage, 8 without), which no model saw and the generator was not
-tuned to. The real slices are brain-window PNGs without Hounsfield units:
+tuned to. The real slices are 8-bit PNGs without Hounsfield units, saved in a window nobody
+recorded. The script first reads that window off the pictures with textbook densities: of the
+standard brain (40/80) and subdural (80/200) windows, the one in which their brain parenchyma
+reads as parenchyma does (25-40 HU) and their densest soft tissue inside the skull as acute clot
+(50-90 HU). Then:
 
-- gray: the picture goes through ``load_image``, as any uploaded picture does (RGB, centre crop,
-  resize to 224);
-- colour-coded: the brain window (40/80) is inverted to HU (gray level g -> 80 g / 255 HU), pixels
-  saturated white (above 80 HU: bone, calcification) are kept out of the blood range, and the
-  recipe's preprocessing paints 50-80 HU red. Blood above 80 HU is lost with the window, so this
-  slightly under-paints the real slices.
+- gray, as uploaded: the picture goes through ``load_image``, as any uploaded picture does (RGB,
+  centre crop, resize to 224), whatever its window;
+- gray, re-windowed: the picture's grey levels are turned back into HU through the window it was
+  saved in and shown in the recipe's brain window, as the model saw its training slices;
+- colour-coded: the same HU, pixels saturated white (bone, calcification) kept out of the blood
+  range, through the recipe's preprocessing (50-90 HU painted red).
 
-Prints the fine grain of the real and the phantom's pictures (how noisy each looks in the brain
-window), then accuracy per seed and the mean for both recipes (target: >= 0.70). Skips, saying
-so, when the reference folder is absent.
+Prints the densities each window implies, the fine grain of the real and the phantom's pictures
+in the pictures' window, then accuracy per seed and the mean per route (target: >= 0.70). Skips,
+saying so, when the reference folder is absent.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from scipy import ndimage
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tune_difficulty import embed_plan, trainer  # noqa: E402
 
-from rsna_workshop.imaging import load_image, window  # noqa: E402
+from rsna_workshop.imaging import WINDOWS, load_image, window  # noqa: E402
 from rsna_workshop.model.embeddings import run_backbone  # noqa: E402
 from rsna_workshop.synthetic.plan import draw, plan_cohort  # noqa: E402
 from rsna_workshop.workshop.recipes import RECIPES  # noqa: E402
@@ -41,45 +45,98 @@ from rsna_workshop.workshop.recipes import RECIPES  # noqa: E402
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "real-reference"
 RECIPE_NAMES = {"gray": "experiment3", "color": "experiment5"}
 TARGET = 0.70
-BRAIN_WINDOW = (40.0, 80.0)
+CANDIDATE_WINDOWS = ("brain", "subdural")
+PARENCHYMA_HU, CLOT_HU = (25.0, 40.0), (50.0, 90.0)  # unenhanced brain; acute clot
 
 
-def picture_hu(path: Path) -> np.ndarray:
-    """Approximate HU of a brain-window picture; saturated white is put above the blood range."""
-    gray = np.asarray(Image.open(path).convert("L"), dtype=np.float32)
-    center, width = BRAIN_WINDOW
-    hu = center - width / 2 + gray * (width / 255)
+def gray_levels(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("L"), dtype=np.float32)
+
+
+def inside_skull(gray: np.ndarray) -> np.ndarray | None:
+    """Pixels inside a closed ring of saturated bone, 4 pixels clear of it (None if the ring is open)."""
+    bone = gray >= 250
+    inside = ndimage.binary_fill_holes(ndimage.binary_closing(bone, iterations=3))
+    inside &= ~ndimage.binary_dilation(bone, iterations=4)
+    return inside if inside.sum() > 5000 else None
+
+
+def tissue_levels(paths) -> tuple[float, float]:
+    """Median over the pictures of the grey level of brain parenchyma (the most common level
+    inside the skull) and of the densest soft tissue there (its 99th percentile), pictures with a
+    closed skull only."""
+    parenchyma, densest = [], []
+    for path in paths:
+        gray = gray_levels(path)
+        inside = inside_skull(gray)
+        if inside is not None:
+            counts = np.convolve(np.bincount(gray[inside].astype(int), minlength=256), np.ones(5) / 5, "same")
+            parenchyma.append(float(np.argmax(counts[1:250]) + 1))
+            densest.append(float(np.percentile(gray[inside], 99)))
+    return float(np.median(parenchyma)), float(np.median(densest))
+
+
+def as_hu(gray_level: float, saved: str) -> float:
+    center, width = WINDOWS[saved]
+    return center - width / 2 + gray_level * width / 255
+
+
+def saved_window(folder: Path) -> str:
+    """The candidate window in which the pictures' tissues read as textbook densities; prints what
+    each candidate implies."""
+    parenchyma, _ = tissue_levels(sorted(folder.glob("*/*.png")))
+    _, clot = tissue_levels(sorted(folder.glob("hemorrhage/*.png")))
+    fitting = []
+    for name in CANDIDATE_WINDOWS:
+        brain_hu, clot_hu = as_hu(parenchyma, name), as_hu(clot, name)
+        fits = PARENCHYMA_HU[0] <= brain_hu <= PARENCHYMA_HU[1] and CLOT_HU[0] <= clot_hu <= CLOT_HU[1]
+        print(f"saved in the {name} window {WINDOWS[name]}: parenchyma would read {brain_hu:.0f} HU "
+              f"(textbook {PARENCHYMA_HU[0]:g}-{PARENCHYMA_HU[1]:g}), the densest tissue of the bleeds "
+              f"{clot_hu:.0f} HU (acute clot {CLOT_HU[0]:g}-{CLOT_HU[1]:g}){'  <- fits' if fits else ''}")
+        fitting += [name] * fits
+    if len(fitting) != 1:
+        raise SystemExit(f"cannot tell the pictures' window: {len(fitting)} candidates fit")
+    return fitting[0]
+
+
+def picture_hu(path: Path, saved: str) -> np.ndarray:
+    """Approximate HU of a picture saved in window ``saved``; saturated white is put above the blood range."""
+    gray = gray_levels(path)
+    hu = as_hu(gray, saved).astype(np.float32)
     hu[gray >= 255] = 1000.0
     return hu
 
 
 def grain(gray: np.ndarray) -> float:
-    """SD of a brain-window picture (grey levels 0-255) minus its 5-pixel local mean, inside brain
-    tissue (grey levels 40-120, away from edges): the noise and fine texture a reader sees."""
+    """SD of a picture (grey levels 0-255) minus its 5-pixel local mean, inside brain tissue
+    (grey levels 40-120, away from edges): the noise and fine texture a reader sees."""
     gray = gray.astype(np.float32)
     brain = ndimage.binary_erosion((gray > 40) & (gray < 120), iterations=3)
     return float((gray - ndimage.uniform_filter(gray, 5))[brain].std())
 
 
-def compare_grain(folder: Path, jobs, n: int = 40):
-    """Print the grain of the real pictures beside that of ``n`` phantom slices above the skull base."""
-    real = [grain(np.asarray(Image.open(p).convert("L"))) for p in sorted(folder.glob("*/*.png"))]
+def compare_grain(folder: Path, jobs, saved: str, n: int = 40):
+    """Print the grain of the real pictures beside that of ``n`` phantom slices above the skull
+    base shown in the same window."""
+    real = [grain(gray_levels(p)) for p in sorted(folder.glob("*/*.png"))]
     above = [j for j in jobs if j.level >= 0.35]
     chosen = above[:: max(1, len(above) // n)][:n]
-    ours = [grain(window(draw(j).hu, BRAIN_WINDOW)) for j in chosen]
-    print("fine grain in the brain window (grey levels; median, quartiles): "
+    ours = [grain(window(draw(j).hu, saved)) for j in chosen]
+    print(f"fine grain in the {saved} window (grey levels; median, quartiles): "
           f"real {np.median(real):.1f} ({np.percentile(real, 25):.1f}-{np.percentile(real, 75):.1f}), "
           f"phantom {np.median(ours):.1f} ({np.percentile(ours, 25):.1f}-{np.percentile(ours, 75):.1f})")
 
 
-def reference_inputs(folder: Path) -> tuple[dict[str, np.ndarray], np.ndarray, list[str]]:
-    """Model inputs of the reference slices per view, their labels (1 hemorrhage) and names."""
+def reference_inputs(folder: Path, saved: str) -> tuple[dict[str, np.ndarray], np.ndarray, list[str]]:
+    """Model inputs of the reference slices per route, their labels (1 hemorrhage) and names."""
     paths = sorted(folder.glob("normal/*.png")) + sorted(folder.glob("hemorrhage/*.png"))
     labels = np.array([int(p.parent.name == "hemorrhage") for p in paths])
+    gray = RECIPES[RECIPE_NAMES["gray"]].preprocess
     color = RECIPES[RECIPE_NAMES["color"]].preprocess
-    views = {"gray": np.stack([load_image(p) for p in paths]),
-             "color": np.stack([color(picture_hu(p)) for p in paths])}
-    return views, labels, [p.name for p in paths]
+    routes = {"gray, as uploaded": np.stack([load_image(p) for p in paths]),
+              "gray, re-windowed": np.stack([gray(picture_hu(p, saved)) for p in paths]),
+              "colour-coded": np.stack([color(picture_hu(p, saved)) for p in paths])}
+    return routes, labels, [p.name for p in paths]
 
 
 def main():
@@ -92,23 +149,25 @@ def main():
         print(f"skipped: no real reference slices at {args.reference} (folders hemorrhage/ and normal/ "
               "of brain-window PNGs); pass --reference DIR")
         return
+    saved = saved_window(args.reference)
     jobs = sorted(plan_cohort(0), key=lambda job: job.id)
-    compare_grain(args.reference, jobs)
-    views, labels, names = reference_inputs(args.reference)
-    embedded = {view: run_backbone(images) for view, images in views.items()}
+    compare_grain(args.reference, jobs, saved)
+    routes, labels, names = reference_inputs(args.reference, saved)
+    embedded = {route: run_backbone(images) for route, images in routes.items()}
     train = trainer(jobs, embed_plan(jobs, args.workers))
-    for view, name in RECIPE_NAMES.items():
+    for route, inputs in embedded.items():
+        name = RECIPE_NAMES["color" if route == "colour-coded" else "gray"]
         scores = []
         for seed in range(args.seeds):
             result = train(name, seed, "teachable")
             positive = list(result.classes).index("hemorrhage")
-            called = result.head.probabilities(embedded[view]).argmax(1) == positive
+            called = result.head.probabilities(inputs).argmax(1) == positive
             scores.append(float(np.mean(called == labels.astype(bool))))
             missed = [n for n, c, y in zip(names, called, labels) if y and not c]
-            print(f"{name} ({view}) seed {seed}: accuracy {scores[-1]:.3f} on {len(labels)} real slices; "
+            print(f"{name} ({route}) seed {seed}: accuracy {scores[-1]:.3f} on {len(labels)} real slices; "
                   f"missed bleeds {missed}", flush=True)
         mean = float(np.mean(scores))
-        print(f"{name} ({view}): mean {mean:.3f} over {args.seeds} seeds "
+        print(f"{name} ({route}): mean {mean:.3f} over {args.seeds} seeds "
               f"({'meets' if mean >= TARGET else 'below'} the {TARGET:.2f} target)", flush=True)
 
 
