@@ -14,6 +14,7 @@ check's own (``rsna_workshop.workshop.lessons``). Use it to tune the generator; 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -46,26 +47,28 @@ def source_digest() -> str:
     return digest.hexdigest()
 
 
-def render(job):
+def render(job, views):
     """The model inputs of one planned slice, one per view, and the subtypes it shows."""
     s = draw(job)
-    return [view(s.hu) for view in VIEWS.values()], s.subtypes
+    return [view(s.hu) for view in views.values()], s.subtypes
 
 
-def embed_plan(jobs, workers: int) -> dict[str, np.ndarray]:
-    """Embeddings (N, 1280) of every job, per view, cached per generator source and plan."""
+def embed_plan(jobs, workers: int, views=VIEWS) -> dict[str, np.ndarray]:
+    """Embeddings (N, 1280) of every job, per view (name: preprocessing), cached per generator
+    source, plan and views."""
     plan = hashlib.blake2b("".join(job.id for job in jobs).encode(), digest_size=4).hexdigest()
-    cache = Path(tempfile.gettempdir()) / "rsna_tune" / f"{source_digest()}-{len(jobs)}-{plan}.npz"
+    shown_as = hashlib.blake2b(" ".join(f"{name}={view.key}" for name, view in views.items()).encode(), digest_size=3).hexdigest()
+    cache = Path(tempfile.gettempdir()) / "rsna_tune" / f"{source_digest()}-{len(jobs)}-{plan}-{shown_as}.npz"
     if cache.is_file():
         return dict(np.load(cache))
     started = time.perf_counter()
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        rendered = pool.map(render, jobs, chunksize=16)
+        rendered = pool.map(functools.partial(render, views=views), jobs, chunksize=16)
     shown = [r[1] for r in rendered]
     mismatched = sum(s != j.requested for s, j in zip(shown, jobs))
     print(f"drew {len(jobs)} slices in {time.perf_counter() - started:.0f} s; {mismatched} differ from their plan")
     out = {}
-    for k, name in enumerate(VIEWS):
+    for k, name in enumerate(views):
         images = np.stack([r[0][k] for r in rendered])
         out[name] = np.concatenate([run_backbone(images[i:i + 128]) for i in range(0, len(images), 128)])
     cache.parent.mkdir(parents=True, exist_ok=True)
