@@ -95,7 +95,9 @@ def keras_head(n_classes: int, seed: int, initial_weights=None):
     from rsna_workshop.model import head
 
     keras.utils.set_random_seed(seed)
-    init = keras.initializers.VarianceScaling(1.0, "fan_in", "truncated_normal")
+    # Keras widens its cut normal back to SD sqrt(scale / fan_in); TensorFlow.js, whose start the
+    # package's head copies, does not: scale by the cut normal's variance to start alike.
+    init = keras.initializers.VarianceScaling(0.87962566 ** 2, "fan_in", "truncated_normal")
     model = keras.Sequential([
         keras.Input((1280,)),
         keras.layers.Dense(head.HIDDEN_UNITS, activation="relu", kernel_initializer=init),

@@ -22,7 +22,8 @@ reads as parenchyma does (25-40 HU) and their densest soft tissue inside the sku
   the window the real pictures were saved in instead of the brain window, so that both look alike.
 
 Prints the densities each window implies, the fine grain of the real and the phantom's pictures
-in the pictures' window and their density just inside the inner table, then accuracy per seed and the mean per route (target: >= 0.70). Skips,
+in the pictures' window and their density just inside the inner table, then per route and seed
+the accuracy, missed bleeds and false alarms, and the mean per route (target: >= 0.70). Skips,
 saying so, when the reference folder is absent.
 """
 
@@ -39,7 +40,7 @@ from scipy import ndimage
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tune_difficulty import embed_plan, trainer  # noqa: E402
 
-from rsna_workshop.imaging import WINDOWS, Preprocess, load_image, window  # noqa: E402
+from rsna_workshop.imaging import BLOOD_HU, WINDOWS, Preprocess, load_image, window  # noqa: E402
 from rsna_workshop.model.embeddings import run_backbone  # noqa: E402
 from rsna_workshop.synthetic.plan import draw, plan_cohort  # noqa: E402
 from rsna_workshop.workshop.recipes import RECIPES  # noqa: E402
@@ -51,16 +52,23 @@ CANDIDATE_WINDOWS = ("brain", "subdural")
 PARENCHYMA_HU, CLOT_HU = (25.0, 40.0), (50.0, 90.0)  # unenhanced brain; acute clot
 
 
-def gray_levels(path: Path) -> np.ndarray:
+def picture_levels(path: Path) -> np.ndarray:
+    """The grey levels (0-255) of a picture file."""
     return np.asarray(Image.open(path).convert("L"), dtype=np.float32)
+
+
+def skull_ring(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The saturated bone of a picture (grey levels) and the pixels its closed ring holds (None if
+    the ring is open)."""
+    bone = gray >= 250
+    interior = ndimage.binary_fill_holes(ndimage.binary_closing(bone, iterations=3)) & ~bone
+    return (bone, interior) if interior.sum() > 5000 else None
 
 
 def inside_skull(gray: np.ndarray) -> np.ndarray | None:
     """Pixels inside a closed ring of saturated bone, 4 pixels clear of it (None if the ring is open)."""
-    bone = gray >= 250
-    inside = ndimage.binary_fill_holes(ndimage.binary_closing(bone, iterations=3))
-    inside &= ~ndimage.binary_dilation(bone, iterations=4)
-    return inside if inside.sum() > 5000 else None
+    ring = skull_ring(gray)
+    return None if ring is None else ring[1] & ~ndimage.binary_dilation(ring[0], iterations=4)
 
 
 def tissue_levels(paths) -> tuple[float, float]:
@@ -69,7 +77,7 @@ def tissue_levels(paths) -> tuple[float, float]:
     closed skull only."""
     parenchyma, densest = [], []
     for path in paths:
-        gray = gray_levels(path)
+        gray = picture_levels(path)
         inside = inside_skull(gray)
         if inside is not None:
             counts = np.convolve(np.bincount(gray[inside].astype(int), minlength=256), np.ones(5) / 5, "same")
@@ -78,7 +86,8 @@ def tissue_levels(paths) -> tuple[float, float]:
     return float(np.median(parenchyma)), float(np.median(densest))
 
 
-def as_hu(gray_level: float, saved: str) -> float:
+def as_hu(gray_level, saved: str):
+    """HU of grey levels (a number or an array) of a picture saved in window ``saved``."""
     center, width = WINDOWS[saved]
     return center - width / 2 + gray_level * width / 255
 
@@ -93,8 +102,8 @@ def saved_window(folder: Path) -> str:
         brain_hu, clot_hu = as_hu(parenchyma, name), as_hu(clot, name)
         fits = PARENCHYMA_HU[0] <= brain_hu <= PARENCHYMA_HU[1] and CLOT_HU[0] <= clot_hu <= CLOT_HU[1]
         print(f"saved in the {name} window {WINDOWS[name]}: parenchyma would read {brain_hu:.0f} HU "
-              f"(textbook {PARENCHYMA_HU[0]:g}-{PARENCHYMA_HU[1]:g}), the densest tissue of the bleeds "
-              f"{clot_hu:.0f} HU (acute clot {CLOT_HU[0]:g}-{CLOT_HU[1]:g}){'  <- fits' if fits else ''}")
+              f"(textbook {PARENCHYMA_HU[0]:g}-{PARENCHYMA_HU[1]:g}), the densest soft tissue inside "
+              f"the skull of the bleed slices {clot_hu:.0f} HU (acute clot {CLOT_HU[0]:g}-{CLOT_HU[1]:g}){'  <- fits' if fits else ''}")
         fitting += [name] * fits
     if len(fitting) != 1:
         raise SystemExit(f"cannot tell the pictures' window: {len(fitting)} candidates fit")
@@ -103,7 +112,7 @@ def saved_window(folder: Path) -> str:
 
 def picture_hu(path: Path, saved: str) -> np.ndarray:
     """Approximate HU of a picture saved in window ``saved``; saturated white is put above the blood range."""
-    gray = gray_levels(path)
+    gray = picture_levels(path)
     hu = as_hu(gray, saved).astype(np.float32)
     hu[gray >= 255] = 1000.0
     return hu
@@ -111,7 +120,8 @@ def picture_hu(path: Path, saved: str) -> np.ndarray:
 
 def grain(gray: np.ndarray) -> float:
     """SD of a picture (grey levels 0-255) minus its 5-pixel local mean, inside brain tissue
-    (grey levels 40-120, away from edges): the noise and fine texture a reader sees."""
+    (grey levels 40-120, away from edges; 11-74 HU in the subdural window): the noise and fine
+    texture a reader sees."""
     gray = gray.astype(np.float32)
     brain = ndimage.binary_erosion((gray > 40) & (gray < 120), iterations=3)
     return float((gray - ndimage.uniform_filter(gray, 5))[brain].std())
@@ -120,7 +130,7 @@ def grain(gray: np.ndarray) -> float:
 def compare_grain(folder: Path, jobs, saved: str, n: int = 40):
     """Print the grain of the real pictures beside that of ``n`` phantom slices above the skull
     base shown in the same window."""
-    real = [grain(gray_levels(p)) for p in sorted(folder.glob("*/*.png"))]
+    real = [grain(picture_levels(p)) for p in sorted(folder.glob("*/*.png"))]
     above = [j for j in jobs if j.level >= 0.35]
     chosen = above[:: max(1, len(above) // n)][:n]
     ours = [grain(window(draw(j).hu, saved)) for j in chosen]
@@ -132,30 +142,34 @@ def compare_grain(folder: Path, jobs, saved: str, n: int = 40):
 RIM_BANDS_PX = ((1, 3), (3, 5), (5, 8), (8, 12), (30, 200))  # pixels inside the inner table
 
 
-def rim_profile(hu: np.ndarray) -> list[float] | None:
-    """Median HU of soft tissue in bands at increasing distance inside the inner table (bone: what
-    saturates a picture's subdural window, above 176 HU); None where the skull ring is open."""
-    bone = hu > 176
-    inside = ndimage.binary_fill_holes(ndimage.binary_closing(bone, iterations=3)) & ~bone
-    if inside.sum() < 5000:
+def rim_profile(gray: np.ndarray, saved: str) -> np.ndarray | None:
+    """Per band of :data:`RIM_BANDS_PX` inside the inner table of a picture (grey levels, saved in
+    window ``saved``): the median HU of its unsaturated pixels and their share in the paint range
+    (rows); None where the skull ring is open."""
+    ring = skull_ring(gray)
+    if ring is None:
         return None
-    depth = ndimage.distance_transform_edt(inside)
-    soft = (hu > -50) & (hu < 150)
-    return [float(np.median(hu[(depth >= a) & (depth < b) & soft])) for a, b in RIM_BANDS_PX]
+    depth = ndimage.distance_transform_edt(ring[1])
+    hu = as_hu(gray, saved)
+    rows = []
+    for a, b in RIM_BANDS_PX:
+        band = hu[(depth >= a) & (depth < b) & (gray > 0) & (gray < 250)]
+        rows.append((np.median(band), np.mean((band >= BLOOD_HU[0]) & (band <= BLOOD_HU[1]))))
+    return np.array(rows).T
 
 
 def compare_rim(folder: Path, jobs, saved: str, n: int = 40):
-    """Print the median HU just inside the inner table of the real normal slices beside that of
-    ``n`` normal phantom slices above the skull base, both read through the pictures' window."""
-    center, width = WINDOWS[saved]
-    low, high = center - width / 2, center + width / 2
-    real = [rim_profile(np.clip(picture_hu(p, saved), low, high)) for p in sorted(folder.glob("normal/*.png"))]
+    """Print the density just inside the inner table of the real normal slices beside that of
+    ``n`` normal phantom slices above the skull base, both as pictures in the real ones' window."""
+    real = [rim_profile(picture_levels(p), saved) for p in sorted(folder.glob("normal/*.png"))]
     above = [j for j in jobs if j.level >= 0.35 and not j.requested]
-    ours = [rim_profile(np.clip(draw(j).hu, low, high)) for j in above[:: max(1, len(above) // n)][:n]]
-    print("median HU by pixels inside the inner table " + ", ".join(f"{a}-{b}" for a, b in RIM_BANDS_PX))
-    for name, rows in (("real normal", real), ("phantom normal", ours)):
-        rows = [r for r in rows if r is not None]
-        print(f"  {name} ({len(rows)} slices): " + ", ".join(f"{v:.0f}" for v in np.median(rows, axis=0)))
+    ours = [rim_profile(window(draw(j).hu, saved), saved) for j in above[:: max(1, len(above) // n)][:n]]
+    print("pixels inside the inner table: " + ", ".join(f"{a}-{b}" for a, b in RIM_BANDS_PX))
+    for name, profiles in (("real normal", real), ("phantom normal", ours)):
+        hu, painted = np.median([p for p in profiles if p is not None], axis=0)
+        print(f"  {name} ({sum(p is not None for p in profiles)} slices): median HU "
+              + ", ".join(f"{v:.0f}" for v in hu) + f"; share in {BLOOD_HU[0]:g}-{BLOOD_HU[1]:g} HU "
+              + ", ".join(f"{v:.2f}" for v in painted))
 
 
 def reference_inputs(folder: Path, saved: str) -> tuple[dict[str, np.ndarray], np.ndarray, list[str]]:
@@ -180,7 +194,8 @@ def score(name: str, route: str, inputs: np.ndarray, labels, names, train, seeds
         scores.append(float(np.mean(called == labels.astype(bool))))
         missed = [n for n, c, y in zip(names, called, labels) if y and not c]
         print(f"{name} ({route}) seed {seed}: accuracy {scores[-1]:.3f} on {len(labels)} real slices; "
-              f"missed bleeds {missed}", flush=True)
+              f"missed bleeds {missed}; {int(np.sum(called & (labels == 0)))} of "
+              f"{int(np.sum(labels == 0))} normal slices called bleeds", flush=True)
     mean = float(np.mean(scores))
     print(f"{name} ({route}): mean {mean:.3f} over {seeds} seeds "
           f"({'meets' if mean >= TARGET else 'below'} the {TARGET:.2f} target)", flush=True)
@@ -194,7 +209,7 @@ def main():
     args = parser.parse_args()
     if not (args.reference / "hemorrhage").is_dir() or not (args.reference / "normal").is_dir():
         print(f"skipped: no real reference slices at {args.reference} (folders hemorrhage/ and normal/ "
-              "of brain-window PNGs); pass --reference DIR")
+              "of 8-bit PNGs); pass --reference DIR")
         return
     saved = saved_window(args.reference)
     jobs = sorted(plan_cohort(0), key=lambda job: job.id)

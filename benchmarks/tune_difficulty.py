@@ -1,8 +1,8 @@
 """The five lessons on the planned cohort without writing it: a fast stand-in for ``rsna-workshop lessons``.
 
 Every slice of the plan is drawn in memory, turned into the recipes' gray and colour-coded model
-inputs and embedded once by the frozen backbone (cached per generator source in a temporary
-folder). Each recipe then samples its slices exactly as ``open_data`` does (same class rules, same
+inputs and embedded once by the frozen backbone (cached in a temporary folder per generator
+source, plan and preprocessing). Each recipe then samples its slices exactly as ``open_data`` does (same class rules, same
 seeded sampling over the slices in ID order), is split by Teachable Machine's rule or by patient,
 and trains the package's own NumPy head with the recipe's settings. The table is the lessons
 check's own (``rsna_workshop.workshop.lessons``). Use it to tune the generator; confirm with
@@ -58,7 +58,8 @@ def embed_plan(jobs, workers: int, views=VIEWS) -> dict[str, np.ndarray]:
     source, plan and views."""
     plan = hashlib.blake2b("".join(job.id for job in jobs).encode(), digest_size=4).hexdigest()
     shown_as = hashlib.blake2b(" ".join(f"{name}={view.key}" for name, view in views.items()).encode(), digest_size=3).hexdigest()
-    cache = Path(tempfile.gettempdir()) / "rsna_tune" / f"{source_digest()}-{len(jobs)}-{plan}-{shown_as}.npz"
+    name = f"{source_digest()}-{len(jobs)}-{plan}-{shown_as}.npz"
+    cache = Path(tempfile.gettempdir()) / "rsna_tune" / name
     if cache.is_file():
         return dict(np.load(cache))
     started = time.perf_counter()

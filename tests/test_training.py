@@ -92,6 +92,15 @@ def test_variance_scaling_is_tensorflow_js_truncated_normal():
     assert abs(values.mean()) < 1e-3
 
 
+def test_head_starts_each_layer_from_its_own_fan_in():
+    # The output layer's fan-in is the 100 hidden units, not the 1280 inputs.
+    start = head.Head(1280, 50, seed=0)
+    assert start.kernel_1.std() == pytest.approx(0.87962566 * math.sqrt(1 / 1280), rel=0.02)
+    assert start.kernel_2.std() == pytest.approx(0.87962566 * math.sqrt(1 / head.HIDDEN_UNITS), rel=0.05)
+    assert np.abs(start.kernel_2).max() <= 2 * math.sqrt(1 / head.HIDDEN_UNITS) + 1e-6
+    assert not start.bias_1.any()
+
+
 def _keras_head(numpy_head: head.Head, n_classes: int):
     import keras
 
