@@ -4,6 +4,9 @@
 
 Prints, each measured in this run on an empty temporary data folder:
 
+- the machine: seconds one process takes for a fixed NumPy workload of the generator's kind
+  (512x512 FFTs and elementwise maths), so that build times from different days or machines can
+  be put side by side;
 - notebook 1's data step: seconds from ``open_data("experiment1")`` to a data set whose 60
   images exist (label files from the plan, then only those 60 slices drawn);
 - the full build (``rsna-workshop data build``): seconds (target <= 90 s on the 2-core machine),
@@ -22,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from rsna_workshop import config
 from rsna_workshop.synthetic import build_cohort
 from rsna_workshop.synthetic.cohort import MANIFEST, ensure_cohort
@@ -33,6 +38,17 @@ TARGET_SECONDS = 90
 TARGET_MB = 600
 MINIMUMS = {"normal": 1000, "hemorrhage": 1000, "intraparenchymal_only": 80, "subdural_only": 80}
 BASELINE_SLICES = 120
+
+
+def machine_seconds(repeats: int = 200) -> float:
+    """Seconds one process takes for a fixed workload like one slice's heaviest steps."""
+    rng = np.random.default_rng(0)
+    image = rng.standard_normal((512, 512), dtype=np.float32)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        angle = np.arctan2(image, image.T)
+        image = np.fft.irfft2(np.fft.rfft2(np.sqrt(angle * angle + 1)), s=image.shape).astype(np.float32)
+    return time.perf_counter() - start
 
 
 def notebook1_data_step(data_dir: Path) -> None:
@@ -87,7 +103,8 @@ def main():
     parser.add_argument("--skip-full", action="store_true", help="only notebook 1's data step")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench_cohort_"))
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+          f"the machine's reference workload: {machine_seconds():.2f} s")
     try:
         notebook1_data_step(scratch / "data")
         if not args.skip_full:
