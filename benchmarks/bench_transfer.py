@@ -18,6 +18,8 @@ reads as parenchyma does (25-40 HU) and their densest soft tissue inside the sku
   saved in and shown in the recipe's brain window, as the model saw its training slices;
 - colour-coded: the same HU, pixels saturated white (bone, calcification) kept out of the blood
   range, through the recipe's preprocessing (50-90 HU painted red);
+- colour-coded inside the skull: recipe ``experiment5-masked``, which paints only pixels more than
+  a pixel clear of bone, trained and scored on its own pictures (the rim under the skull stays gray);
 - gray as uploaded, trained in the pictures' window: recipe 3 trained on phantom slices shown in
   the window the real pictures were saved in instead of the brain window, so that both look alike.
 
@@ -47,6 +49,7 @@ from rsna_workshop.workshop.recipes import RECIPES  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "real-reference"
 RECIPE_NAMES = {"gray": "experiment3", "color": "experiment5"}
+MASKED = "experiment5-masked"
 TARGET = 0.70
 CANDIDATE_WINDOWS = ("brain", "subdural")
 PARENCHYMA_HU, CLOT_HU = (25.0, 40.0), (50.0, 90.0)  # unenhanced brain; acute clot
@@ -172,9 +175,14 @@ def compare_rim(folder: Path, jobs, saved: str, n: int = 40):
               + ", ".join(f"{v:.2f}" for v in painted))
 
 
+def reference_paths(folder: Path) -> list[Path]:
+    """The reference pictures: the normal ones, then those with hemorrhage."""
+    return sorted(folder.glob("normal/*.png")) + sorted(folder.glob("hemorrhage/*.png"))
+
+
 def reference_inputs(folder: Path, saved: str) -> tuple[dict[str, np.ndarray], np.ndarray, list[str]]:
     """Model inputs of the reference slices per route, their labels (1 hemorrhage) and names."""
-    paths = sorted(folder.glob("normal/*.png")) + sorted(folder.glob("hemorrhage/*.png"))
+    paths = reference_paths(folder)
     labels = np.array([int(p.parent.name == "hemorrhage") for p in paths])
     gray = RECIPES[RECIPE_NAMES["gray"]].preprocess
     color = RECIPES[RECIPE_NAMES["color"]].preprocess
@@ -221,6 +229,10 @@ def main():
     for route, inputs in embedded.items():
         name = RECIPE_NAMES["color" if route == "colour-coded" else "gray"]
         score(name, route, inputs, labels, names, train, args.seeds)
+    masked = RECIPES[MASKED].preprocess
+    inside = embed_plan(jobs, args.workers, {"color": masked})
+    real_inside = run_backbone(np.stack([masked(picture_hu(p, saved)) for p in reference_paths(args.reference)]))
+    score(MASKED, "colour-coded inside the skull", real_inside, labels, names, trainer(jobs, inside), args.seeds)
     in_saved = embed_plan(jobs, args.workers, {"gray": Preprocess(window=saved)})
     score(RECIPE_NAMES["gray"], f"gray as uploaded, trained in the {saved} window",
           embedded["gray, as uploaded"], labels, names, trainer(jobs, in_saved), args.seeds)
