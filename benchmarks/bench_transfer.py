@@ -40,7 +40,7 @@ from PIL import Image
 from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tune_difficulty import embed_plan, trainer  # noqa: E402
+from tune_difficulty import VIEWS, embed_plan, trainer, view_of  # noqa: E402
 
 from rsna_workshop.imaging import BLOOD_HU, WINDOWS, Preprocess, load_image, window  # noqa: E402
 from rsna_workshop.model.embeddings import run_backbone  # noqa: E402
@@ -48,8 +48,9 @@ from rsna_workshop.synthetic.plan import draw, plan_cohort  # noqa: E402
 from rsna_workshop.workshop.recipes import RECIPES  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "real-reference"
-RECIPE_NAMES = {"gray": "experiment3", "color": "experiment5"}
-MASKED = "experiment5-masked"
+ROUTES = {"gray, as uploaded": "experiment3", "gray, re-windowed": "experiment3",
+          "colour-coded": "experiment5", "colour-coded inside the skull": "experiment5-masked"}
+"""The recipe each route trains; all but the first show the picture's HU through its preprocessing."""
 TARGET = 0.70
 CANDIDATE_WINDOWS = ("brain", "subdural")
 PARENCHYMA_HU, CLOT_HU = (25.0, 40.0), (50.0, 90.0)  # unenhanced brain; acute clot
@@ -175,20 +176,13 @@ def compare_rim(folder: Path, jobs, saved: str, n: int = 40):
               + ", ".join(f"{v:.2f}" for v in painted))
 
 
-def reference_paths(folder: Path) -> list[Path]:
-    """The reference pictures: the normal ones, then those with hemorrhage."""
-    return sorted(folder.glob("normal/*.png")) + sorted(folder.glob("hemorrhage/*.png"))
-
-
 def reference_inputs(folder: Path, saved: str) -> tuple[dict[str, np.ndarray], np.ndarray, list[str]]:
     """Model inputs of the reference slices per route, their labels (1 hemorrhage) and names."""
-    paths = reference_paths(folder)
+    paths = sorted(folder.glob("normal/*.png")) + sorted(folder.glob("hemorrhage/*.png"))
     labels = np.array([int(p.parent.name == "hemorrhage") for p in paths])
-    gray = RECIPES[RECIPE_NAMES["gray"]].preprocess
-    color = RECIPES[RECIPE_NAMES["color"]].preprocess
-    routes = {"gray, as uploaded": np.stack([load_image(p) for p in paths]),
-              "gray, re-windowed": np.stack([gray(picture_hu(p, saved)) for p in paths]),
-              "colour-coded": np.stack([color(picture_hu(p, saved)) for p in paths])}
+    routes = {"gray, as uploaded": np.stack([load_image(p) for p in paths])}
+    for route, name in list(ROUTES.items())[1:]:
+        routes[route] = np.stack([RECIPES[name].preprocess(picture_hu(p, saved)) for p in paths])
     return routes, labels, [p.name for p in paths]
 
 
@@ -227,14 +221,11 @@ def main():
     embedded = {route: run_backbone(images) for route, images in routes.items()}
     train = trainer(jobs, embed_plan(jobs, args.workers))
     for route, inputs in embedded.items():
-        name = RECIPE_NAMES["color" if route == "colour-coded" else "gray"]
-        score(name, route, inputs, labels, names, train, args.seeds)
-    masked = RECIPES[MASKED].preprocess
-    inside = embed_plan(jobs, args.workers, {"color": masked})
-    real_inside = run_backbone(np.stack([masked(picture_hu(p, saved)) for p in reference_paths(args.reference)]))
-    score(MASKED, "colour-coded inside the skull", real_inside, labels, names, trainer(jobs, inside), args.seeds)
+        shown = RECIPES[ROUTES[route]].preprocess
+        own = train if shown in VIEWS.values() else trainer(jobs, embed_plan(jobs, args.workers, {view_of(shown): shown}))
+        score(ROUTES[route], route, inputs, labels, names, own, args.seeds)
     in_saved = embed_plan(jobs, args.workers, {"gray": Preprocess(window=saved)})
-    score(RECIPE_NAMES["gray"], f"gray as uploaded, trained in the {saved} window",
+    score(ROUTES["gray, as uploaded"], f"gray as uploaded, trained in the {saved} window",
           embedded["gray, as uploaded"], labels, names, trainer(jobs, in_saved), args.seeds)
 
 

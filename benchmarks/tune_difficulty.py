@@ -92,6 +92,11 @@ def class_labels(jobs, classes) -> np.ndarray:
     return out
 
 
+def view_of(preprocess) -> str:
+    """The name of the embeddings :func:`trainer` takes for a recipe with this preprocessing."""
+    return "color" if preprocess.color_code else "gray"
+
+
 def trainer(jobs, features):
     """A stand-in for ``train_recipe``: the recipe's images, split and settings, the package's head."""
     patients = np.array([job.patient_id for job in jobs])
@@ -107,7 +112,7 @@ def trainer(jobs, features):
             train_index, test_index = teachable_split(labels, seed)
         else:
             train_index, test_index = patient_split(patients[chosen], seed)
-        x = features["color" if recipe.preprocess.color_code else "gray"][chosen]
+        x = features[view_of(recipe.preprocess)][chosen]
         head, history, p = train_head(x, labels, len(classes), train_index, test_index, recipe.settings, seed)
         return SimpleNamespace(classes=classes, positive=recipe.positive, test_labels=labels[test_index],
                                test_probabilities=p, history=history, head=head)
