@@ -234,22 +234,34 @@ def test_bad_build_arguments_say_what_is_wrong_and_write_nothing(tmp_path):
 # changes of density and shape, the deviations changes of noise and blur). A change to the generator
 # that changes its images must bump GENERATOR_VERSION (so that built cohorts are rebuilt and cached
 # embeddings dropped) and record the new fingerprint here; the test below fails until both are done.
-FINGERPRINT_VERSION = "14"
+FINGERPRINT_VERSION = "15"
 FINGERPRINT_SLICES = [dict(seed=1, level=0.15, patient=11), dict(seed=2, level=0.5, patient=12),
                       dict(seed=3, level=0.45, patient=13, subtypes=("intraparenchymal", "subdural"))]
 FINGERPRINT = [  # per slice: (cell means, cell standard deviations)
-    ([[-86.83, -13.14, -12.39, -100.0], [-28.24, 56.18, 60.0, -77.21],
-      [-66.89, 29.2, 37.86, -72.43], [-94.46, -83.55, -83.47, -98.46]],
-     [[53.54, 91.73, 107.09, 0.0], [106.74, 88.96, 78.66, 68.71],
-      [85.29, 107.37, 98.25, 73.0], [37.76, 64.22, 64.21, 19.62]]),
-    ([[-99.87, -12.62, 3.18, -99.75], [-50.94, 39.18, 46.74, -76.78],
-      [-56.68, 42.45, 39.9, -81.74], [-97.56, -64.58, -78.58, -98.97]],
-     [[4.29, 101.3, 97.76, 6.02], [95.71, 23.88, 38.65, 70.81],
-      [95.25, 53.55, 83.39, 67.67], [25.35, 91.29, 72.53, 16.41]]),
-    ([[-100.0, -80.96, -80.47, -100.0], [-95.21, 41.78, 35.32, -89.92],
-      [-93.75, 45.69, 27.85, -62.14], [-96.92, -40.15, 2.82, -94.87]],
-     [[0.0, 65.52, 68.22, 0.0], [25.94, 68.57, 60.31, 47.37],
-      [26.1, 55.7, 13.11, 86.89], [29.09, 93.85, 98.01, 26.49]]),
+    ([[-86.83, -13.14, -12.39, -100.0],
+      [-28.24, 56.18, 60.0, -78.1],
+      [-66.89, 29.2, 30.04, -80.24],
+      [-94.46, -83.55, -83.47, -98.46]],
+     [[53.54, 91.73, 107.09, 0.0],
+      [106.74, 88.96, 78.66, 68.2],
+      [85.29, 107.37, 103.85, 69.0],
+      [37.76, 64.22, 64.21, 19.62]]),
+    ([[-99.87, -10.71, 3.18, -99.75],
+      [-54.07, 39.24, 46.94, -79.79],
+      [-58.06, 44.01, 38.43, -81.73],
+      [-93.09, -64.2, -77.1, -95.99]],
+     [[4.29, 102.53, 97.76, 6.02],
+      [92.48, 23.9, 38.61, 65.36],
+      [94.11, 54.37, 83.35, 68.1],
+      [42.83, 91.7, 74.91, 32.64]]),
+    ([[-100.0, -80.96, -80.47, -100.0],
+      [-93.6, 44.34, 35.32, -89.92],
+      [-94.99, 46.84, 28.02, -63.04],
+      [-96.94, -39.99, -12.59, -98.35]],
+     [[0.0, 65.52, 68.22, 0.0],
+      [33.46, 68.49, 60.31, 47.37],
+      [30.63, 55.86, 13.22, 86.58],
+      [29.08, 94.97, 102.83, 20.17]]),
 ]
 
 
@@ -293,3 +305,40 @@ def test_metal_lies_on_the_circle_of_willis_or_outside_the_skull():
         else:  # in the hair or on the ear: nothing under it is brain or bone
             assert not np.isin(s.tissue[core], brain + [Tissue.BONE, Tissue.DIPLOE]).any(), (patient, metal)
     assert seen["clip"] >= 3 and seen["outside"] >= 15, seen
+
+
+def test_a_scalp_swelling_shows_on_the_slices_of_its_height_only():
+    from rsna_workshop.synthetic.extras import Extras, draw_extras
+    from rsna_workshop.synthetic.generator import head_frame, patient_head
+
+    head = patient_head(5)
+    swelling = (0.5, 0.4, 10.0, 0.5, 0.1)  # angle, half width, 10 mm thick, at level 0.5, half height 0.1
+    extras = Extras((), None, swelling, None, None, None, None, 0.0)
+
+    def swollen_pixels(at):
+        tissue = np.zeros((512, 512), np.uint8)
+        draw_extras(extras, head, head_frame(head, at, 0.45), tissue, np.zeros((512, 512), np.float32))
+        return int((tissue == Tissue.SOFT).sum())
+
+    centre, edge = swollen_pixels(0.5), swollen_pixels(0.58)
+    assert 400 < centre and 0 < edge < 0.6 * centre, (centre, edge)  # thickest at its centre
+    assert swollen_pixels(0.62) == swollen_pixels(0.38) == 0  # not on slices beyond its height
+
+
+def test_metal_throws_a_few_straight_streaks_not_a_regular_fan():
+    from rsna_workshop.synthetic.extras import Extras, metal_streaks
+    from rsna_workshop.synthetic.generator import head_frame, patient_head
+
+    f = head_frame(patient_head(3), 0.3, 0.45)
+    rays = ((0.3, 900.0), (1.9, -1200.0))
+    extras = Extras((), None, None, None, None, None, (0.0, -0.25, 0.3, rays), 0.0)
+    streaks = metal_streaks(extras, f)
+    px, py = f.to_pixel(0.0, -0.25)
+    for angle, strength in rays:  # 80 pixels out along each ray, both ways: strength / distance
+        for way in (1, -1):
+            row, col = int(round(py + way * 80 * np.sin(angle))), int(round(px + way * 80 * np.cos(angle)))
+            assert abs(streaks[row, col] - strength / 84) < 0.3 * abs(strength / 84), (angle, way)
+    off_ray = (0.3 + 1.9) / 2  # between the two rays the streaks vanish
+    row, col = int(round(py + 80 * np.sin(off_ray))), int(round(px + 80 * np.cos(off_ray)))
+    assert abs(streaks[row, col]) < 0.5
+    assert metal_streaks(extras, head_frame(patient_head(3), 0.4, 0.45)) is None  # another level

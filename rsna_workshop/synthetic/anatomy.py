@@ -102,6 +102,7 @@ class PatientHead:
     mastoid: float  # pneumatisation 0..1
     leukoaraiosis: float  # 0..1
     warp: np.ndarray  # (terms, 6): wave vector x, y, phase, amplitudes x, y, drift with level
+    sylvian: np.ndarray  # (2, 6): bends of the right and left lateral sulcus and of its posterior ramus
 
 
 def smooth_periodic(rng: np.random.Generator, amplitude: float, orders=range(2, 7)) -> np.ndarray:
@@ -151,6 +152,7 @@ def random_head(rng: np.random.Generator) -> PatientHead:
         warp=np.column_stack([rng.normal(0, 1.6, (WARP_TERMS, 2)), rng.uniform(0, 2 * np.pi, WARP_TERMS),
                               rng.normal(0, WARP_SIZE / np.sqrt(WARP_TERMS), (WARP_TERMS, 2)),
                               rng.normal(0, 6, WARP_TERMS)]).astype(np.float32),
+        sylvian=rng.normal(0, 1, (2, 6)),
     )
 
 

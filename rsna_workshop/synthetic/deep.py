@@ -73,11 +73,17 @@ def _insula(head: PatientHead, f: Frame, t: np.ndarray, brain: np.ndarray, side:
     paint(t, tube(f, [(x + side * 0.035, y) for x, y in arc], [wide * p] * 4), Tissue.CSF, brain)
     low = f.local(side * 0.6, 0)
     y = -0.02 + 0.25 * (0.45 - low)  # the lateral sulcus runs further forward at lower levels
-    cleft = tube(f, [(side * 0.47, y - 0.05), (side * 0.7, y), (side * 1.0, y + 0.03)],
-                 [wide * p, wide * 0.9 * p, wide * 0.6 * p])
+    bends = head.sylvian[(side + 1) // 2]
+    course = [(side * x, y + dy + 0.025 * bend) for x, dy, bend in
+              zip((0.47, 0.6, 0.72, 0.86, 1.0), (-0.05, -0.02, 0.0, 0.015, 0.03), bends)]
+    cleft = tube(f, course, [wide * p * w for w in (1.0, 0.95, 0.9, 0.75, 0.6)])
+    ramus = presence(low, 0.38, 0.62) * p  # the posterior ramus turns back and up from its middle
+    if ramus > 0.3:
+        tip = (side * (0.8 + 0.03 * bends[5]), course[2][1] + 0.1 + 0.03 * bends[5])
+        cleft |= tube(f, [course[2], tip], [wide * 0.8 * ramus, wide * 0.4 * ramus])
     paint(t, cleft, Tissue.CSF, brain)
     if head.dense_vessels > 0.4:  # middle cerebral artery branches in the fissure
-        paint(t, tube(f, [(side * 0.5, y - 0.04), (side * 0.62, y)], [f.mm(0.9)] * 2) & cleft, Tissue.DENSE)
+        paint(t, tube(f, course[:3], [f.mm(0.9)] * 3) & cleft, Tissue.DENSE)
 
 
 def draw_caudate_heads(f: Frame, t: np.ndarray, brain: np.ndarray):

@@ -24,12 +24,12 @@ class Extras:
     """One patient's devices, old findings and artefacts (angles in radians, lengths in mm)."""
 
     leads: tuple  # polar angles of monitoring electrodes on the scalp
-    dressing: tuple | None  # (angle, half width, thickness)
-    swelling: tuple | None  # scalp swelling from trauma: (angle, half width, thickness)
+    dressing: tuple | None  # (angle, half width, thickness, level, half height), see _lump
+    swelling: tuple | None  # scalp swelling from trauma, as ``dressing``
     shunt: float | None  # side (-1 right, 1 left) of a frontal shunt catheter
     craniotomy: tuple | None  # (angle, half width) of a healed bone flap
     infarct: tuple | None  # old infarct: (side, y, size), normalised
-    metal: tuple | None  # (x, y, level) of a metal object, normalised (see _metal)
+    metal: tuple | None  # (x, y, level, rays) of a metal object, normalised (see _metal)
     motion: float  # pixels the patient moved during the scan
 
 
@@ -38,12 +38,10 @@ def random_extras(rng: np.random.Generator) -> Extras:
     def maybe(p):
         return rng.random() < p
 
-    angle = float(rng.uniform(-np.pi, np.pi))
     return Extras(
         leads=tuple(rng.uniform(-np.pi, np.pi, int(rng.choice([0, 2, 3, 4], p=[0.55, 0.2, 0.15, 0.1])))),
-        dressing=(angle, float(rng.uniform(0.4, 1.2)), float(rng.uniform(4, 14))) if maybe(0.2) else None,
-        swelling=(float(rng.uniform(-np.pi, np.pi)), float(rng.uniform(0.2, 0.6)), float(rng.uniform(3, 14)))
-        if maybe(0.25) else None,
+        dressing=_lump(rng, (0.4, 1.2), (4, 14), (0.08, 0.2)) if maybe(0.1) else None,
+        swelling=_lump(rng, (0.2, 0.6), (3, 14), (0.06, 0.16)) if maybe(0.25) else None,
         shunt=float(rng.choice([-1, 1])) if maybe(0.05) else None,
         craniotomy=(float(rng.uniform(-np.pi, np.pi)), float(rng.uniform(0.3, 0.7))) if maybe(0.05) else None,
         infarct=(float(rng.choice([-1, 1])), float(rng.uniform(-0.4, 0.4)), float(rng.uniform(0.12, 0.3)))
@@ -53,13 +51,27 @@ def random_extras(rng: np.random.Generator) -> Extras:
     )
 
 
-def _metal(rng: np.random.Generator) -> tuple[float, float, float]:
+def _lump(rng: np.random.Generator, half_width, thickness, half_height) -> tuple[float, ...]:
+    """A dressing or scalp swelling over part of the head: its centre (polar angle and level), half
+    width (radians), thickness (mm) and half height (levels; 0.04 is one 5 mm slice), drawn from
+    the given ranges. It shows on the few slices of its height, not on all of a patient's."""
+    return (float(rng.uniform(-np.pi, np.pi)), float(rng.uniform(*half_width)), float(rng.uniform(*thickness)),
+            float(rng.uniform(0.1, 0.95)), float(rng.uniform(*half_height)))
+
+
+def _metal(rng: np.random.Generator) -> tuple:
     """Where one patient's metal lies: an aneurysm clip on the circle of Willis (one in four), or a
-    hair clip, earring or hearing aid outside the skull, at any level."""
+    hair clip, earring or hearing aid outside the skull, at any level; with the streaks it throws:
+    a few (angle, HU at one pixel) pairs, bright or dark, one per path through the metal that
+    starves the detector (their number, directions and strengths depend on its shape)."""
     if rng.random() < 0.25:
-        return (float(rng.uniform(-0.4, 0.4)), float(rng.uniform(-0.32, -0.18)), float(rng.uniform(0.24, 0.36)))
-    angle, radius = rng.uniform(-np.pi, np.pi), rng.uniform(1.12, 1.22)
-    return (float(radius * np.cos(angle)), float(radius * np.sin(angle)), float(rng.uniform(0.05, 0.9)))
+        where = (float(rng.uniform(-0.4, 0.4)), float(rng.uniform(-0.32, -0.18)), float(rng.uniform(0.24, 0.36)))
+    else:
+        angle, radius = rng.uniform(-np.pi, np.pi), rng.uniform(1.12, 1.22)
+        where = (float(radius * np.cos(angle)), float(radius * np.sin(angle)), float(rng.uniform(0.05, 0.9)))
+    count = int(rng.integers(3, 9))
+    rays = tuple(zip(rng.uniform(0, np.pi, count).tolist(), (rng.choice([-1, 1], count) * rng.uniform(300, 1500, count)).tolist()))
+    return where + (rays,)
 
 
 def draw_extras(extras: Extras, head: PatientHead, f: Frame, t: np.ndarray, offset: np.ndarray):
@@ -71,10 +83,12 @@ def draw_extras(extras: Extras, head: PatientHead, f: Frame, t: np.ndarray, offs
         paint(t, tube(f, [(x * 1.03, y * 1.03), (x * 1.35, y * 1.35)], [f.mm(0.6)] * 2) & (t == Tissue.AIR), Tissue.SOFT)
     for item, label in ((extras.dressing, Tissue.FAT), (extras.swelling, Tissue.SOFT)):
         if item is not None:
-            angle, half, thick = item
-            along = _turn(f, angle) / half
-            bulge = f.mm(thick) * np.clip(1 - along * along, 0, 1)
-            paint(t, (f.outer < -0.5 * scalp) & (f.outer > -scalp - bulge) & (bulge > 1), label)
+            angle, half, thick, level, height = item
+            up = (f.local(np.cos(angle), np.sin(angle)) - level) / height
+            if abs(up) < 1:  # an ellipsoidal cap: thickest at its centre, thinning to its rim
+                along = _turn(f, angle) / half
+                bulge = f.mm(thick) * np.clip(1 - along * along - up * up, 0, 1)
+                paint(t, (f.outer < -0.5 * scalp) & (f.outer > -scalp - bulge) & (bulge > 1), label)
     if extras.craniotomy is not None:
         angle, half = extras.craniotomy
         for edge in (angle - half, angle + half):
@@ -98,14 +112,17 @@ def metal_streaks(extras: Extras, f: Frame) -> np.ndarray | None:
     """Bright and dark streaks radiating from a metal object in the slice, or None."""
     if extras.metal is None:
         return None
-    x, y, level = extras.metal
+    x, y, level, rays = extras.metal
     if abs(f.level - level) > 0.05:
         return None
     px, py = f.to_pixel(x, y)
-    angle = np.arctan2(_ROWS - np.float32(py), _COLS - np.float32(px))
-    distance = np.hypot(_ROWS - np.float32(py), _COLS - np.float32(px)) + np.float32(4)
-    rays = np.cos(np.float32(9) * angle) * np.cos(np.float32(23) * angle + np.float32(x))
-    streaks = np.float32(900) * rays / distance
+    dx, dy = _COLS - np.float32(px), _ROWS - np.float32(py)
+    distance = np.hypot(dx, dy) + np.float32(4)
+    streaks = np.zeros_like(distance)
+    for angle, strength in rays:  # a line through the metal both ways, 1-2 pixels wide, fading with distance
+        across = dy * np.float32(np.cos(angle)) - dx * np.float32(np.sin(angle))
+        streaks += np.float32(strength) * np.exp(-across * across / np.float32(2.0))
+    streaks /= distance
     streaks[distance < 7] = 10000.0  # metal: after the kernel's blur it still saturates the HU scale
     return streaks
 
