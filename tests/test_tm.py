@@ -139,6 +139,16 @@ def test_corrupt_and_truncated_files_are_refused(project, tmp_path):
         read_tm(truncated)
 
 
+def test_a_damaged_version_field_is_refused_by_name(project, tmp_path):
+    data = bytearray(project.read_bytes())
+    entry = data.find(b"PK\x01\x02")  # the first central-directory entry
+    data[entry + 6:entry + 8] = (84).to_bytes(2, "little")  # "version needed to extract": 8.4
+    damaged = tmp_path / "damaged.tm"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(DataError, match="'.*damaged.tm' is not a readable Teachable Machine project.*8.4"):
+        read_tm(damaged)
+
+
 def test_zip_bombs_are_refused(tmp_path, monkeypatch):
     bomb = make_tm(tmp_path / "bomb.tm", {"a-!-0.jpg": jpeg(), "b-!-0.jpg": b"\0" * 20_000_000},
                    compression=zipfile.ZIP_DEFLATED)

@@ -56,6 +56,9 @@ class TrainingSettings:
         return replace(self, **{key: value for key, value in changes.items() if value is not None})
 
 
+ZIP_DAMAGE = (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, RuntimeError, zlib.error)
+"""What zipfile and zlib raise on a damaged archive (a bad header, CRC, compression or version field)."""
+
 TEACHABLE_MACHINE = TrainingSettings(epochs=50, batch_size=16, learning_rate=0.001)
 """Teachable Machine's defaults, used where a data source says nothing (a folder, RSNA data)."""
 
@@ -162,8 +165,7 @@ class ImageReader:
             if item.source not in self._archives:
                 self._archives[item.source] = zipfile.ZipFile(item.source)
             return self._archives[item.source].read(item.member)
-        except (OSError, zipfile.BadZipFile, KeyError, EOFError, RuntimeError, ValueError,
-                NotImplementedError, zlib.error) as error:  # what a damaged archive raises
+        except (KeyError, *ZIP_DAMAGE) as error:
             raise DataError(f"Cannot read '{item.name}': {error}. Is the file complete? "
                             f"Download or copy it again.") from None
 

@@ -15,11 +15,10 @@ import re
 import tempfile
 import warnings
 import zipfile
-import zlib
 from pathlib import Path
 
 from ..errors import DataError
-from .core import TEACHABLE_MACHINE, Dataset, ImageReader, Item, TrainingSettings, guess_positive
+from .core import TEACHABLE_MACHINE, ZIP_DAMAGE, Dataset, ImageReader, Item, TrainingSettings, guess_positive
 from .folder import readable, require_classes, warn_skipped
 
 MANIFEST = "manifest.json"
@@ -40,7 +39,7 @@ def _open_checked(path: Path) -> zipfile.ZipFile:
     """Open ``path`` as a zip and refuse unsafe names and zip bombs, with clear messages."""
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+    except ZIP_DAMAGE as error:
         raise DataError(
             f"'{path}' is not a readable Teachable Machine project (a .tm file is a zip archive): "
             f"{error}. It may be truncated: download or save it again."
@@ -74,7 +73,7 @@ def _manifest(archive: zipfile.ZipFile, path: Path) -> dict:
             f"'{path}' has no {MANIFEST}, so it is not a Teachable Machine project file. In Teachable "
             f"Machine, use 'Save project to file' (or 'Download project as file')."
         ) from None
-    except (ValueError, zipfile.BadZipFile, EOFError, OSError, zlib.error) as error:
+    except ZIP_DAMAGE as error:
         raise DataError(f"The {MANIFEST} in '{path}' cannot be read: {error}.") from error
     kind = manifest.get("type") if isinstance(manifest, dict) else None
     if kind != "image":
@@ -149,7 +148,7 @@ def _read_member(archive: zipfile.ZipFile, member: str) -> bytes:
     """A member's bytes, or b"" when the archive's copy is damaged (bad CRC, bad compression)."""
     try:
         return archive.read(member)
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, zlib.error):
+    except ZIP_DAMAGE:
         return b""
 
 
