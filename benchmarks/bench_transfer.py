@@ -20,6 +20,8 @@ reads as parenchyma does (25-40 HU) and their densest soft tissue inside the sku
   range, through the recipe's preprocessing (50-90 HU painted red);
 - colour-coded inside the skull: recipe ``experiment5-masked``, which paints only pixels more than
   a pixel clear of bone, trained and scored on its own pictures (the rim under the skull stays gray);
+- colour-coded, the original's look: recipe ``experiment5-translucent``, red at half opacity over
+  the gray instead of solid red, trained and scored on its own pictures;
 - gray as uploaded, trained in the pictures' window: recipe 3 trained on phantom slices shown in
   the window the real pictures were saved in instead of the brain window, so that both look alike.
 
@@ -49,7 +51,8 @@ from rsna_workshop.workshop.recipes import RECIPES  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "real-reference"
 ROUTES = {"gray, as uploaded": "experiment3", "gray, re-windowed": "experiment3",
-          "colour-coded": "experiment5", "colour-coded inside the skull": "experiment5-masked"}
+          "colour-coded": "experiment5", "colour-coded inside the skull": "experiment5-masked",
+          "colour-coded, the original's look": "experiment5-translucent"}
 """The recipe each route trains; all but the first show the picture's HU through its preprocessing."""
 TARGET = 0.70
 CANDIDATE_WINDOWS = ("brain", "subdural")

@@ -8,7 +8,7 @@ and trains the package's own NumPy head with the recipe's settings. The table is
 check's own (``rsna_workshop.workshop.lessons``). Use it to tune the generator; confirm with
 ``rsna-workshop lessons``.
 
-    .venv/bin/python benchmarks/tune_difficulty.py --seeds 5 --split both
+    .venv/bin/python benchmarks/tune_difficulty.py --seeds 5 --split both [--opacity 0.5]
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -137,9 +138,11 @@ def main():
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--split", choices=("teachable", "patient", "both"), default="both")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--opacity", type=float, default=1.0,
+                        help="of the colour-coded recipes' red: 0.5 is the original workshop's look")
     args = parser.parse_args()
     jobs = sorted(plan_cohort(0), key=lambda job: job.id)
-    features = embed_plan(jobs, args.workers)
+    features = embed_plan(jobs, args.workers, {**VIEWS, "color": replace(COLOR, opacity=args.opacity)})
     for split in ("teachable", "patient") if args.split == "both" else (args.split,):
         started = time.perf_counter()
         rows = run_lessons(seeds=args.seeds, split=split, trainer=trainer(jobs, features))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import zipfile
 
+import numpy as np
 import pytest
 from helpers import make_class_folders, make_rsna
 
@@ -12,22 +13,23 @@ from rsna_workshop.datasets import ORIGINAL_PROJECTS, TrainingSettings, write_tm
 from rsna_workshop.errors import DataError, SettingsError
 from rsna_workshop.imaging import Preprocess
 from rsna_workshop.workshop import get_recipe, open_data, resolve
-from rsna_workshop.workshop.recipes import COLOR_TRANSLUCENT
 
-# name: (counts per class, epochs, learning rate, colour-coded, inside the skull only, original project):
+BALANCED = {"normal": 1000, "hemorrhage": 1000}
+THREE = {"normal": 80, "intraparenchymal": 80, "subdural": 80}
+GRAY, RED = Preprocess(), Preprocess(color_code=True)
+# name: (counts per class, epochs, learning rate, the pictures, original project):
 # the original workshop's settings, batch 16 throughout
 EXPECTED = {
-    "experiment1": ({"normal": 30, "hemorrhage": 30}, 15, 0.00003, False, False, "original-small"),
-    "experiment2": ({"normal": 1000, "hemorrhage": 30}, 15, 0.00003, False, False, "original-imbalanced"),
-    "experiment3": ({"normal": 1000, "hemorrhage": 1000}, 15, 0.00008, False, False, "original-balanced"),
-    "experiment4": ({"normal": 1000, "hemorrhage": 1000}, 75, 0.00005, False, False, "original-balanced"),
-    "experiment4-250": ({"normal": 1000, "hemorrhage": 1000}, 250, 0.00005, False, False, "original-balanced"),
-    "experiment5": ({"normal": 1000, "hemorrhage": 1000}, 15, 0.00008, True, False, "original-color"),
-    "experiment5-masked": ({"normal": 1000, "hemorrhage": 1000}, 15, 0.00008, True, True, None),
-    "experiment5-3class-gray": ({"normal": 80, "intraparenchymal": 80, "subdural": 80}, 80, 0.00002, False, False,
-                                "original-3class-gray"),
-    "experiment5-3class-color": ({"normal": 80, "intraparenchymal": 80, "subdural": 80}, 80, 0.00002, True, False,
-                                 "original-3class-color"),
+    "experiment1": ({"normal": 30, "hemorrhage": 30}, 15, 0.00003, GRAY, "original-small"),
+    "experiment2": ({"normal": 1000, "hemorrhage": 30}, 15, 0.00003, GRAY, "original-imbalanced"),
+    "experiment3": (BALANCED, 15, 0.00008, GRAY, "original-balanced"),
+    "experiment4": (BALANCED, 75, 0.00005, GRAY, "original-balanced"),
+    "experiment4-250": (BALANCED, 250, 0.00005, GRAY, "original-balanced"),
+    "experiment5": (BALANCED, 15, 0.00008, RED, "original-color"),
+    "experiment5-masked": (BALANCED, 15, 0.00008, Preprocess(color_code=True, inside_skull=True), None),
+    "experiment5-translucent": (BALANCED, 15, 0.00008, Preprocess(color_code=True, opacity=0.5), None),
+    "experiment5-3class-gray": (THREE, 80, 0.00002, GRAY, "original-3class-gray"),
+    "experiment5-3class-color": (THREE, 80, 0.00002, RED, "original-3class-color"),
 }
 
 
@@ -50,11 +52,11 @@ def ids(dataset):
 
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_each_recipe_gives_its_images_settings_and_positive_class(cohort, name):
-    counts, epochs, rate, colour, masked, original = EXPECTED[name]
+    counts, epochs, rate, preprocess, original = EXPECTED[name]
     recipe = get_recipe(name)
     data = open_data(name, seed=0, source=cohort)
     assert data.counts() == counts and data.classes == tuple(counts)
-    assert data.preprocess == Preprocess(color_code=colour, inside_skull=masked)
+    assert data.preprocess == preprocess
     assert data.name == name and data.settings == TrainingSettings(epochs=epochs, batch_size=16, learning_rate=rate)
     assert data.settings == recipe.settings
     assert f"{epochs} epochs" in recipe.description and f"{rate:.5f}" in recipe.description
@@ -64,7 +66,7 @@ def test_each_recipe_gives_its_images_settings_and_positive_class(cohort, name):
 
 def test_same_seed_same_images_across_experiments_3_4_5(cohort):
     three = ids(open_data("experiment3", seed=4, source=cohort))
-    for name in ("experiment4", "experiment4-250", "experiment5", "experiment5-masked"):
+    for name in ("experiment4", "experiment4-250", "experiment5", "experiment5-masked", "experiment5-translucent"):
         assert ids(open_data(name, seed=4, source=cohort)) == three
     assert ids(open_data("experiment3", seed=5, source=cohort)) != three
     gray = open_data("experiment5-3class-gray", seed=1, source=cohort)
@@ -87,12 +89,20 @@ def test_too_small_a_source_says_how_many_there_are(tmp_path):
 
 def test_experiment5_trains_exactly_like_experiment3_so_only_the_picture_differs():
     three = get_recipe("experiment3")
-    for name in ("experiment5", "experiment5-masked"):
+    for name in ("experiment5", "experiment5-masked", "experiment5-translucent"):
         recipe = get_recipe(name)
         assert (recipe.counts, recipe.rule, recipe.settings) == (three.counts, three.rule, three.settings)
         assert recipe.preprocess.color_code and not three.preprocess.color_code
     assert get_recipe("experiment4").original_changes == ("epochs", "learning_rate")
-    assert COLOR_TRANSLUCENT == Preprocess(color_code=True, opacity=0.5)
+
+
+def test_the_original_look_tints_blood_red_over_the_gray_instead_of_replacing_it():
+    clot = np.full((64, 64), 70.0, np.float32)  # 70 HU: in the blood range, light grey (223) in the brain window
+    assert get_recipe("experiment5").preprocess(clot)[0, 0].tolist() == [255, 0, 0]
+    assert get_recipe("experiment5-translucent").preprocess(clot)[0, 0].tolist() == [239, 112, 112]
+    brain = np.full((64, 64), 35.0, np.float32)  # grey matter: not painted in either look
+    assert (get_recipe("experiment5-translucent").preprocess(brain)
+            == get_recipe("experiment3").preprocess(brain)).all()
 
 
 @pytest.mark.parametrize("name,epochs", [("experiment1", 50), ("experiment3", 50), ("experiment4", 75),

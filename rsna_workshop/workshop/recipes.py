@@ -150,6 +150,13 @@ RECIPES: dict[str, Recipe] = {
             rule="hemorrhage", counts=BALANCED, preprocess=COLOR_INSIDE_SKULL, settings=BALANCED_SETTINGS,
         ),
         Recipe(
+            "experiment5-translucent", "Colour-coding, the original's look",
+            "As experiment 5 (same images, 15 epochs, learning rate 0.00008), but the blood-range "
+            "pixels are tinted red at half opacity over the gray, as in the original workshop's "
+            "pictures, instead of painted solid red: the texture under the paint stays visible.",
+            rule="hemorrhage", counts=BALANCED, preprocess=COLOR_TRANSLUCENT, settings=BALANCED_SETTINGS,
+        ),
+        Recipe(
             "experiment5-3class-gray", "Three classes, grayscale",
             "80 normal slices, 80 with only an intraparenchymal and 80 with only a subdural "
             "hemorrhage, in the brain window, trained for 80 epochs at learning rate 0.00002 (the "
