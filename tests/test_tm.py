@@ -149,6 +149,42 @@ def test_a_damaged_version_field_is_refused_by_name(project, tmp_path):
         read_tm(damaged)
 
 
+def test_password_protected_members_are_refused_by_name(project, tmp_path):
+    data = bytearray(project.read_bytes())
+    for signature, flags in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # local and central headers
+        at = data.find(signature)
+        while at >= 0:
+            data[at + flags] |= 0x1  # general purpose flag bit 0: encrypted
+            at = data.find(signature, at + 4)
+    locked = tmp_path / "locked.tm"
+    locked.write_bytes(bytes(data))
+    with pytest.raises(DataError, match="password-protected members .*save the project from Teachable "
+                                        "Machine again. Nothing was extracted"):
+        read_tm(locked)
+
+
+def test_a_project_that_may_not_be_read_says_so(project, monkeypatch):
+    def refuse(path):
+        raise PermissionError(13, "Permission denied", str(path))
+    monkeypatch.setattr(tm.zipfile, "ZipFile", refuse)
+    with pytest.raises(DataError, match="Cannot open .*Permission denied.*Check that you may read the file"):
+        read_tm(project)
+
+
+def test_a_damaged_lzma_sample_is_skipped_by_name(tmp_path):
+    members = {f"{c}-!-{i}.jpg": jpeg((40 * i, 0, 0)) for c in "ab" for i in range(2)}
+    path = make_tm(tmp_path / "lzma.tm", members, compression=zipfile.ZIP_LZMA)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("b-!-1.jpg")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start + 9:start + 40] = bytes(31)  # inside the compressed stream, past LZMA's properties
+    path.write_bytes(bytes(data))
+    with pytest.warns(UserWarning, match=r"Skipped 1 file.*b-!-1.jpg"):
+        dataset = read_tm(path)
+    assert dataset.counts() == {"a": 2, "b": 1}
+
+
 def test_zip_bombs_are_refused(tmp_path, monkeypatch):
     bomb = make_tm(tmp_path / "bomb.tm", {"a-!-0.jpg": jpeg(), "b-!-0.jpg": b"\0" * 20_000_000},
                    compression=zipfile.ZIP_DEFLATED)

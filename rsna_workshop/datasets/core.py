@@ -9,6 +9,7 @@ preprocessing give new data sets.
 
 from __future__ import annotations
 
+import lzma
 import numbers
 import re
 import zipfile
@@ -56,8 +57,9 @@ class TrainingSettings:
         return replace(self, **{key: value for key, value in changes.items() if value is not None})
 
 
-ZIP_DAMAGE = (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, RuntimeError, zlib.error)
-"""What zipfile and zlib raise on a damaged archive (a bad header, CRC, compression or version field)."""
+ZIP_DAMAGE = (zipfile.BadZipFile, EOFError, OSError, ValueError, RuntimeError, zlib.error, lzma.LZMAError)
+"""What zipfile and its decompressors raise on a damaged archive (a bad header, CRC, compression or
+version field: NotImplementedError is a RuntimeError)."""
 
 TEACHABLE_MACHINE = TrainingSettings(epochs=50, batch_size=16, learning_rate=0.001)
 """Teachable Machine's defaults, used where a data source says nothing (a folder, RSNA data)."""
@@ -165,6 +167,8 @@ class ImageReader:
             if item.source not in self._archives:
                 self._archives[item.source] = zipfile.ZipFile(item.source)
             return self._archives[item.source].read(item.member)
+        except PermissionError as error:
+            raise DataError(f"Cannot read '{item.name}': {error}. Check that you may read the file.") from None
         except (KeyError, *ZIP_DAMAGE) as error:
             raise DataError(f"Cannot read '{item.name}': {error}. Is the file complete? "
                             f"Download or copy it again.") from None

@@ -39,10 +39,12 @@ def _open_checked(path: Path) -> zipfile.ZipFile:
     """Open ``path`` as a zip and refuse unsafe names and zip bombs, with clear messages."""
     try:
         archive = zipfile.ZipFile(path)
+    except PermissionError as error:
+        raise DataError(f"Cannot open '{path}': {error}. Check that you may read the file.") from error
     except ZIP_DAMAGE as error:
         raise DataError(
             f"'{path}' is not a readable Teachable Machine project (a .tm file is a zip archive): "
-            f"{error}. It may be truncated: download or save it again."
+            f"{error}. It may be damaged or truncated: download or save it again."
         ) from error
     infos = archive.infolist()
     unsafe = [info.filename for info in infos if _unsafe(info.filename)]
@@ -52,9 +54,13 @@ def _open_checked(path: Path) -> zipfile.ZipFile:
         for info in infos
         if info.file_size > 2**20 and info.file_size > MAX_RATIO * max(info.compress_size, 1)
     ]
+    locked = [info.filename for info in infos if info.flag_bits & 0x1]
     problem = None
     if unsafe:
         problem = f"member names that leave the archive's folder {unsafe[:5]}"
+    elif locked:
+        problem = (f"password-protected members {locked[:5]}, which Teachable Machine never writes: "
+                   f"save the project from Teachable Machine again")
     elif total > MAX_TOTAL_BYTES:
         problem = f"{total / 1e6:,.1f} MB uncompressed (the limit is {MAX_TOTAL_BYTES / 1e6:,.1f} MB)"
     elif bombs:
@@ -74,7 +80,8 @@ def _manifest(archive: zipfile.ZipFile, path: Path) -> dict:
             f"Machine, use 'Save project to file' (or 'Download project as file')."
         ) from None
     except ZIP_DAMAGE as error:
-        raise DataError(f"The {MANIFEST} in '{path}' cannot be read: {error}.") from error
+        raise DataError(f"The {MANIFEST} in '{path}' cannot be read: {error}. The file may be damaged: "
+                        f"download or save it again.") from error
     kind = manifest.get("type") if isinstance(manifest, dict) else None
     if kind != "image":
         raise DataError(
