@@ -103,6 +103,8 @@ def test_against_the_original_agrees_within_the_noise_or_says_how_it_differs():
     assert notes[1].endswith("; found 5 of 5 hemorrhages.")
     assert notes[3].startswith("Your share of hemorrhages found is higher than the original's by 100 points, "
                                "more than chance explains")
+    assert notes[3].endswith("this model flags more of their bleeds.")
+    assert notes[2].startswith("Your accuracy and the original's agree within the noise")
 
 
 def test_optimism_says_when_the_first_evaluation_flatters_the_model():
@@ -114,4 +116,5 @@ def test_optimism_says_when_the_first_evaluation_flatters_the_model():
     assert notes[2].endswith("the figure for the split by slice is optimistic.")
     same = comparisons.optimism("a", by_slice, "b", result([1] * 228 + [0] * 72, BALANCED,
                                                             ids=[f"q{i}" for i in range(300)]))
-    assert same[2].startswith("The difference, +1 points, is within chance") and same[2].endswith("agree.")
+    assert same[2].startswith("The difference, +1 points, is within chance") and same[2].endswith(
+        "no difference can be seen here, though one up to the ends of that interval is not ruled out.")

@@ -54,6 +54,8 @@ def test_imbalance_exposes_the_majority_baseline_and_missed_hemorrhages():
     assert "150 of the 155 test slices are 'normal'" in notes[1] and "97%" in notes[1]
     assert "Of the 5 test slices with 'hemorrhage' it flagged 1 (20%)" in notes[2]
     assert "missed almost all" in notes[2]
+    none = narration.imbalance(fake([[150, 0], [5, 0]]))
+    assert none[2].endswith("it flagged 0 (0%): it missed every one.")
 
 
 def test_imbalance_takes_the_declared_positive_class_whatever_the_order():

@@ -131,7 +131,8 @@ def optimism(label_a: str, a, label_b: str, b) -> Notes:
                      f"({span}; {p_text(c.p_value)}).")
     else:
         notes.append(f"The difference, {points(c.difference)} points, is within chance ({span}; "
-                     f"{p_text(c.p_value)}): here the two agree.")
+                     f"{p_text(c.p_value)}): no difference can be seen here, though one up to the "
+                     f"ends of that interval is not ruled out.")
     return notes
 
 
@@ -173,10 +174,12 @@ def against_original(result, original, reruns: list | None = None) -> Notes:
     notes.append(f"Your run: accuracy {interval(ours)}"
                  + (f"; found {found.successes} of {found.n} hemorrhages" if found else "")
                  + training + (_range(result, reruns) if reruns else "") + ".")
-    notes.append(_agreement("accuracy", compare_counts(ours.successes, ours.n, *original.accuracy)))
+    notes.append(_agreement("accuracy", compare_counts(ours.successes, ours.n, *original.accuracy),
+                            ("finds them easier", "finds them harder")))
     if found:
         notes.append(_agreement("share of hemorrhages found",
-                                compare_counts(found.successes, found.n, *original.found)))
+                                compare_counts(found.successes, found.n, *original.found),
+                                ("flags more of their bleeds", "flags fewer of their bleeds")))
     return notes
 
 
@@ -185,7 +188,9 @@ def _range(result, reruns: list) -> str:
     return f"; over {len(values)} seeds the accuracy ranged from {pct(min(values))} to {pct(max(values))}"
 
 
-def _agreement(what: str, c: evaluation.Comparison) -> str:
+def _agreement(what: str, c: evaluation.Comparison, meaning: tuple[str, str]) -> str:
+    """Whether ``what`` agrees with the original's; ``meaning`` says what a higher and a lower
+    figure mean for this model on the synthetic slices."""
     span = f"{points(c.low)} to {points(c.high)} points"
     if c.verdict == "cannot tell apart":
         return (f"Your {what} and the original's agree within the noise: the difference, "
@@ -194,6 +199,5 @@ def _agreement(what: str, c: evaluation.Comparison) -> str:
     direction = "higher" if c.difference > 0 else "lower"
     return (f"Your {what} is {direction} than the original's by {points(c.difference)[1:]} points, "
             f"more than chance explains (95% CI {span}; Fisher exact test, {p_text(c.p_value)}): the "
-            f"synthetic slices are not the real ones, and this model finds them "
-            f"{'easier' if c.difference > 0 else 'harder'}.")
+            f"synthetic slices are not the real ones, and this model {meaning[c.difference < 0]}.")
 

@@ -217,7 +217,7 @@ def prevalence_figure(sensitivity: float, specificity: float, workshop_prevalenc
     """The prevalence lesson: the same sensitivity and specificity give a very different PPV in
     the workshop's balanced test set and in an emergency department.
 
-    Left: PPV and NPV against prevalence. Right: what happens to 1,000 head CTs at each
+    Left: PPV and NPV against prevalence. Right: what happens to 1,000 slices at each
     prevalence. ``fig.data`` holds ``ppv`` and ``per_1000`` for both prevalences.
     """
     prevalences = {"Workshop test set": workshop_prevalence, "Emergency department": ed_prevalence}
@@ -275,11 +275,11 @@ def draw_per_1000(ax, sensitivity, specificity, prevalences: dict) -> dict:
         ax.text(x, flagged, f"{true_alarms:.0f} of {flagged:.0f}\nflags are real\n"
                 f"({missed:.0f} bleeds missed)", ha="center", va="bottom", fontsize=18)
     ax.set_xticks(range(len(prevalences)), [wrap(n, 12) for n in prevalences])
-    ax.set_ylabel("Scans flagged, per 1,000 head CTs")
+    ax.set_ylabel("Slices flagged, per 1,000 slices")
     top = max(v["true_alarms"] + v["false_alarms"] for v in out.values())
     ax.set_ylim(0, top * 1.3)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
-    ax.set_title("1,000 head CTs through the model")
+    ax.set_title("1,000 slices through the model")
     return out
 
 

@@ -133,7 +133,7 @@ def imbalance(result) -> Notes:
     if n_sick:
         found = int(matrix[sick, sick])
         share = found / n_sick
-        verdict = ("it missed almost all of them" if share <= 0.2
+        verdict = ("it missed every one" if found == 0 else "it missed almost all of them" if share <= 0.2
                    else "it found most of them" if share >= 0.6 else "it missed many of them")
         notes.append(f"Of the {n_sick} test slices with '{result.classes[sick]}' it flagged {found} "
                      f"({pct(share)}): {verdict}.")
