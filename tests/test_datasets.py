@@ -178,6 +178,8 @@ def test_each_source_declares_its_positive_class(rsna, tmp_path):
 
 def test_training_settings_refuse_what_cannot_train():
     assert TEACHABLE_MACHINE == TrainingSettings(epochs=50, batch_size=16, learning_rate=0.001)
+    assert str(TEACHABLE_MACHINE) == "50 epochs, batch size 16, learning rate 0.001"
+    assert str(TrainingSettings(epochs=15, batch_size=16, learning_rate=0.00003)).endswith("learning rate 0.00003")
     assert TEACHABLE_MACHINE.replace(epochs=15, learning_rate=None).epochs == 15
     with pytest.raises(SettingsError, match=r"epochs must be a whole number >= 1 \(got 0\).*batch_size"):
         TrainingSettings(epochs=0, batch_size=0, learning_rate=0.001)

@@ -34,6 +34,8 @@ class TrainingSettings:
     TrainingSettings(epochs=50, batch_size=16, learning_rate=0.001)
     >>> TEACHABLE_MACHINE.replace(epochs=15).epochs
     15
+    >>> print(TEACHABLE_MACHINE.replace(learning_rate=0.00003))
+    50 epochs, batch size 16, learning rate 0.00003
     """
 
     epochs: int
@@ -51,6 +53,10 @@ class TrainingSettings:
                             f"Teachable Machine's default is 0.001")
         if problems:
             raise SettingsError("Cannot train: " + "; ".join(problems) + ".")
+
+    def __str__(self) -> str:
+        rate = f"{self.learning_rate:.10f}".rstrip("0").rstrip(".")
+        return f"{self.epochs} epochs, batch size {self.batch_size}, learning rate {rate}"
 
     def replace(self, **changes) -> "TrainingSettings":
         """These settings with ``changes`` applied; ``None`` values leave a setting as it is."""

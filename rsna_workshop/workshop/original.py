@@ -29,7 +29,7 @@ class OriginalResult:
 ORIGINAL_RESULTS = {
     "experiment1": OriginalResult("Experiment 1, 30 normal + 30 hemorrhage", (6, 10)),
     "experiment2": OriginalResult("Experiment 2, 1,000 normal + 30 hemorrhage", (150, 155), (0, 5)),
-    "experiment3": OriginalResult("Experiment 3, 1,000 + 1,000 (accuracy about 0.72)", (216, 300), (115, 150)),
+    "experiment3": OriginalResult("Experiment 3, 1,000 normal + 1,000 hemorrhage", (216, 300), (115, 150)),
     "experiment4": OriginalResult(
         "Experiment 3's images trained for 75 epochs", (216, 300), train_accuracy=0.90,
         note="training accuracy about 0.90, the test loss rising, fewer hemorrhages found than at 15 epochs"),
