@@ -154,6 +154,8 @@ def test_prevalence_applies_bayes_at_the_emergency_department_rate():
     here, ed = narration.prevalence(result, ed_prevalence=0.06)
     assert "right 90% of the time at the test set's prevalence (50%)" in here
     assert "right only 36% of the time: 64% of its flags" in ed  # 0.054 / (0.054 + 0.094)
+    # 9 of 10 has the Wilson interval 59.6-98.2 %: PPV at 6 % from both low ends and both high ends
+    assert ed.endswith("could be anywhere from 9% to 78%.")
 
 
 def test_exam_level_compounds_the_slice_false_alarm_rate_and_never_says_certain():

@@ -224,12 +224,15 @@ def prevalence(result, positive=None, ed_prevalence: float = evaluation.ED_PREVA
     sens, spec = m.sensitivity.estimate, m.specificity.estimate
     here = float(evaluation.ppv_at_prevalence(sens, spec, m.prevalence))
     there = float(evaluation.ppv_at_prevalence(sens, spec, ed_prevalence))
-    false_share = 1 - there
+    low, high = (float(evaluation.ppv_at_prevalence(m.sensitivity.low, m.specificity.low, ed_prevalence)),
+                 float(evaluation.ppv_at_prevalence(m.sensitivity.high, m.specificity.high, ed_prevalence)))
     return Notes([
         f"With sensitivity {pct(sens)} and specificity {pct(spec)}, a 'hemorrhage' flag is right "
         f"{pct(here)} of the time at the test set's prevalence ({pct(m.prevalence)}).",
         f"At {pct(ed_prevalence)} prevalence, as in an emergency department, the same model's flag is "
-        f"right only {pct(there)} of the time: {pct(false_share)} of its flags would be false alarms.",
+        f"right only {pct(there)} of the time: {pct(1 - there)} of its flags would be false alarms. "
+        f"Within the 95% intervals of its sensitivity and specificity, that share of right flags could "
+        f"be anywhere from {pct(low)} to {pct(high)}.",
     ])
 
 
