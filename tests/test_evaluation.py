@@ -283,3 +283,12 @@ def test_flagging_threshold_counts_the_share_without_float_error():
     scores = np.arange(1, 101) / 100  # 0.01 .. 1.00, one slice per step
     threshold = evaluation.flagging_threshold(_two_class(scores), share=0.07)  # 0.07 * 100 = 7.000000000000001
     assert threshold == 0.94 and np.sum(scores >= threshold) == 7
+
+
+def test_auc_interval_follows_hanley_and_mcneil_and_widens_with_few_bleeds():
+    # AUC 0.8 on 50 + 50 cases: Hanley & McNeil's standard error is 0.0445 (worked out by hand)
+    reference = evaluation.Roc(None, None, None, 0.8, 50, 50)
+    assert reference.auc_interval() == pytest.approx((0.8 - 1.96 * 0.04450, 0.8 + 1.96 * 0.04450), abs=2e-4)
+    few = evaluation.roc(np.r_[np.zeros(150), np.ones(5)], np.r_[np.linspace(0, 0.8, 150), [0.3, 0.6, 0.9, 0.95, 0.99]])
+    low, high = few.auc_interval()
+    assert high - low > 0.2 and 0.0 <= low < few.auc < high <= 1.0

@@ -76,7 +76,9 @@ def test_roc_figure_auc_equals_scikit_learn_and_marks_the_operating_point():
     auc = skm.roc_auc_score(result.test_labels, scores)
     assert fig.data["roc"].auc == pytest.approx(auc)
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert f"AUC {auc:.3f}" in legend[1] and legend[2] == "operating point: threshold 0.5"
+    low, high = fig.data["roc"].auc_interval()
+    assert legend[1] == f"model (AUC {auc:.2f}, 95% CI {low:.2f} to {high:.2f})"
+    assert legend[2] == "operating point: threshold 0.5"
     m = evaluation.binary_metrics(result.test_labels, scores)
     assert fig.data["operating_point"] == (1 - m.specificity.estimate, m.sensitivity.estimate)
 

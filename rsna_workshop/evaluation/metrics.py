@@ -151,6 +151,23 @@ class Roc:
     tpr: np.ndarray
     thresholds: np.ndarray
     auc: float
+    n_pos: int
+    n_neg: int
+
+    def auc_interval(self, confidence: float = 0.95) -> tuple[float, float]:
+        """Approximate confidence interval of the AUC from Hanley and McNeil's standard error
+        (Radiology 1982), clipped to [0, 1]: wide when either class has few cases.
+
+        >>> r = Roc(None, None, None, 0.8, 50, 50)
+        >>> [round(v, 3) for v in r.auc_interval()]
+        [0.713, 0.887]
+        """
+        a = self.auc
+        q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+        variance = (a * (1 - a) + (self.n_pos - 1) * (q1 - a * a)
+                    + (self.n_neg - 1) * (q2 - a * a)) / (self.n_pos * self.n_neg)
+        half = float(stats.norm.ppf(0.5 + confidence / 2)) * np.sqrt(max(variance, 0.0))
+        return max(0.0, float(a - half)), min(1.0, float(a + half))
 
 
 def roc(y_true, y_score, positive=1) -> Roc:
@@ -173,7 +190,7 @@ def roc(y_true, y_score, positive=1) -> Roc:
     tpr = np.r_[0.0, tps / n_pos]
     fpr = np.r_[0.0, fps / n_neg]
     thresholds = np.r_[np.inf, score[last_of_tie]]
-    return Roc(fpr, tpr, thresholds, float(np.trapezoid(tpr, fpr)))
+    return Roc(fpr, tpr, thresholds, float(np.trapezoid(tpr, fpr)), n_pos, n_neg)
 
 
 def ppv_at_prevalence(sensitivity, specificity, prevalence):

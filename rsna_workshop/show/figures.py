@@ -110,7 +110,8 @@ def draw_roc(ax, roc: evaluation.Roc, operating_point=None, threshold: float | N
     """ROC curve with its AUC, the chance line, and the operating point (fpr, tpr) when given,
     labelled with its ``threshold``."""
     ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="chance (AUC 0.50)")
-    ax.plot(roc.fpr, roc.tpr, color=BLUE, label=f"model (AUC {roc.auc:.3f})")
+    low, high = roc.auc_interval()
+    ax.plot(roc.fpr, roc.tpr, color=BLUE, label=f"model (AUC {roc.auc:.2f}, 95% CI {low:.2f} to {high:.2f})")
     if operating_point is not None:
         at = "" if threshold is None else f": threshold {threshold:g}"
         ax.plot(*operating_point, "o", color=VERMILLION, markersize=16, clip_on=False,
