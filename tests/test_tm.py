@@ -167,7 +167,7 @@ def test_a_project_that_may_not_be_read_says_so(project, monkeypatch):
     def refuse(path):
         raise PermissionError(13, "Permission denied", str(path))
     monkeypatch.setattr(tm.zipfile, "ZipFile", refuse)
-    with pytest.raises(DataError, match="Cannot open .*Permission denied.*Check that you may read the file"):
+    with pytest.raises(DataError, match="Cannot read .*Permission denied.*Check that you may read the file"):
         read_tm(project)
 
 

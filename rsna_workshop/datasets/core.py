@@ -67,6 +67,11 @@ ZIP_DAMAGE = (zipfile.BadZipFile, EOFError, OSError, ValueError, RuntimeError, z
 """What zipfile and its decompressors raise on a damaged archive (a bad header, CRC, compression or
 version field: NotImplementedError is a RuntimeError)."""
 
+def not_permitted(name: str, error: PermissionError) -> DataError:
+    """The error for a file the user may not read: unlike damage, downloading again will not help."""
+    return DataError(f"Cannot read '{name}': {error}. Check that you may read the file.")
+
+
 TEACHABLE_MACHINE = TrainingSettings(epochs=50, batch_size=16, learning_rate=0.001)
 """Teachable Machine's defaults, used where a data source says nothing (a folder, RSNA data)."""
 
@@ -174,7 +179,7 @@ class ImageReader:
                 self._archives[item.source] = zipfile.ZipFile(item.source)
             return self._archives[item.source].read(item.member)
         except PermissionError as error:
-            raise DataError(f"Cannot read '{item.name}': {error}. Check that you may read the file.") from None
+            raise not_permitted(item.name, error) from None
         except (KeyError, *ZIP_DAMAGE) as error:
             raise DataError(f"Cannot read '{item.name}': {error}. Is the file complete? "
                             f"Download or copy it again.") from None

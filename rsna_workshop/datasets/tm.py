@@ -18,7 +18,8 @@ import zipfile
 from pathlib import Path
 
 from ..errors import DataError
-from .core import TEACHABLE_MACHINE, ZIP_DAMAGE, Dataset, ImageReader, Item, TrainingSettings, guess_positive
+from .core import (TEACHABLE_MACHINE, ZIP_DAMAGE, Dataset, ImageReader, Item, TrainingSettings, guess_positive,
+                   not_permitted)
 from .folder import readable, require_classes, warn_skipped
 
 MANIFEST = "manifest.json"
@@ -40,7 +41,7 @@ def _open_checked(path: Path) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(path)
     except PermissionError as error:
-        raise DataError(f"Cannot open '{path}': {error}. Check that you may read the file.") from error
+        raise not_permitted(str(path), error) from error
     except ZIP_DAMAGE as error:
         raise DataError(
             f"'{path}' is not a readable Teachable Machine project (a .tm file is a zip archive): "
