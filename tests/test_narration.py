@@ -28,8 +28,8 @@ def test_accuracy_quotes_counts_and_wilson_interval():
 def test_per_class_counts_each_true_class():
     notes = narration.per_class(fake([[9, 0], [4, 5]]))
     assert notes == [
-        "Of the 9 test slices that really are 'normal', it called 9 'normal' (100%, 95% CI 70% to 100%).",
-        "Of the 9 test slices that really are 'hemorrhage', it called 5 'hemorrhage' (56%, 95% CI 27% to 81%).",
+        "Of the 9 test slices that really are 'normal', it called 'normal' 100% (95% CI 70% to 100%; 9 of 9).",
+        "Of the 9 test slices that really are 'hemorrhage', it called 'hemorrhage' 56% (95% CI 27% to 81%; 5 of 9).",
     ]
 
 

@@ -92,9 +92,8 @@ def per_class(result) -> Notes:
             notes.append(f"There were no '{name}' slices in the test set.")
             continue
         right = int(matrix[i, i])
-        share = wilson_interval(right, n)
-        notes.append(f"Of the {n} test slices that really are '{name}', it called {right} "
-                     f"'{name}' ({pct(share.estimate)}, 95% CI {pct(share.low)} to {pct(share.high)}).")
+        notes.append(f"Of the {n} test slices that really are '{name}', it called "
+                     f"'{name}' {interval(wilson_interval(right, n))}.")
     return notes
 
 
