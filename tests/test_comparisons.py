@@ -100,6 +100,9 @@ def test_against_the_original_agrees_within_the_noise_or_says_how_it_differs():
     assert notes[2].startswith("Your accuracy and the original's agree within the noise")
     easy = result([1] * 150 + [1] * 5, [0] * 150 + [1] * 5)
     notes = comparisons.against_original(easy, ORIGINAL_RESULTS["experiment2"])
+    assert notes[0] == ("Experiment 2, 1,000 normal + 30 hemorrhage: accuracy published as 0.97, read here "
+                        "as 150 of 155, a count of its test set that rounds to it (95% CI 93% to 99%); "
+                        "found 0 of 5 hemorrhages.")
     assert notes[1].endswith("; found 5 of 5 hemorrhages.")
     assert notes[3].startswith("Your share of hemorrhages found is higher than the original's by 100 points, "
                                "more than chance explains")

@@ -158,13 +158,17 @@ def against_original(result, original, reruns: list | None = None) -> Notes:
     """The original workshop's published figures beside this run, and whether they agree.
 
     ``original`` carries ``what`` (the experiment), ``accuracy`` and optionally ``found`` as
-    ``(right, n)`` counts, ``train_accuracy`` and a ``note``; ``reruns`` are further runs of the same
+    ``(right, n)`` counts, ``train_accuracy``, a ``note`` and ``published`` (the rounded accuracy the
+    original showed, when its counts are read back from it); ``reruns`` are further runs of the same
     recipe (other seeds), whose range is shown.
     """
     ours = evaluation.proportion(result, "accuracy")
     theirs = evaluation.wilson_interval(*original.accuracy)
     found_there = f"; found {original.found[0]} of {original.found[1]} hemorrhages" if original.found else ""
-    notes = Notes([f"{original.what}: accuracy {interval(theirs)}{found_there}"
+    accuracy = (f"published as {original.published}, read here as {theirs.successes} of {theirs.n}, "
+                f"a count of its test set that rounds to it (95% CI {pct(theirs.low)} to {pct(theirs.high)})"
+                if original.published else interval(theirs))
+    notes = Notes([f"{original.what}: accuracy {accuracy}{found_there}"
                    + (f"; {original.note}" if original.note else "") + "."], ORIGINAL_TITLE)
     found = None
     if original.found and len(result.classes) == 2:
