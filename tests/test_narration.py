@@ -19,6 +19,12 @@ def fake(matrix, classes=("normal", "hemorrhage"), history=None, positive="hemor
                            test_probabilities=probabilities, history=history or {})
 
 
+def test_tally_says_slices_per_class_in_words():
+    assert narration.tally({"normal": 1000, "hemorrhage": 30}) == "1,000 normal and 30 hemorrhage slices"
+    assert narration.tally({"normal": 80, "epidural": 80, "subdural": 1}) == (
+        "80 normal, 80 epidural and 1 subdural slice")
+
+
 def test_accuracy_quotes_counts_and_wilson_interval():
     (sentence,) = narration.accuracy(fake([[8, 2], [1, 9]]))
     assert "17 of the 20 test slices" in sentence and "85%" in sentence

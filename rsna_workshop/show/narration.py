@@ -56,6 +56,12 @@ def join(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
+def tally(counts: dict[str, int]) -> str:
+    """Slices per class in words: {'normal': 30, 'hemorrhage': 1} -> '30 normal and 1 hemorrhage slice'."""
+    parts = [f"{n:,} {name}" for name, n in counts.items()]
+    return join(parts) + (" slice" if list(counts.values())[-1] == 1 else " slices")
+
+
 def interval(value: evaluation.Interval) -> str:
     """'73% (95% CI 68% to 78%; 219 of 300)'."""
     return (f"{pct(value.estimate)} (95% CI {pct(value.low)} to {pct(value.high)}; "
