@@ -80,6 +80,9 @@ def test_rules_choose_classes(rsna):
     assert three.classes == ("normal", "intraparenchymal", "subdural")
     assert three.counts() == {"normal": 12, "intraparenchymal": 3, "subdural": 4}
     assert three.labels().tolist().count(1) == 3
+    findings = {item.id: item.findings for item in from_rsna(rsna, "hemorrhage").items}
+    assert findings["ID_x000"] == ("epidural", "subdural") and findings["ID_p001"] == ("intraparenchymal",)
+    assert findings["ID_n005"] == ()
     with pytest.raises(DataError, match="Unknown class rule 'bleed'.*hemorrhage"):
         from_rsna(rsna, "bleed")
 

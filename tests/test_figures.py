@@ -9,9 +9,10 @@ import pytest
 from sklearn import metrics as skm
 from sklearn.decomposition import PCA
 
-from helpers import fake_result
+from helpers import fake_result, make_rsna
 
 from rsna_workshop import evaluation
+from rsna_workshop.datasets import from_rsna
 from rsna_workshop.errors import ImageError, SettingsError
 from rsna_workshop.model import build_backbone, project_2d, saliency
 from rsna_workshop.show import figures, pictures, style
@@ -239,3 +240,14 @@ def test_gradcam_names_the_missing_layer():
 def test_percent_never_rounds_doubt_away():
     shown = [style.percent(p) for p in (0.999, 0.995, 0.5, 0.004)]
     assert shown == [">99%", ">99%", "50%", "<1%"]
+
+
+def test_samples_figure_captions_each_bleed_with_its_subtypes(tmp_path):
+    data = from_rsna(make_rsna(tmp_path / "rsna"), "hemorrhage")
+    fig = pictures.samples_figure(data, per_class=8)
+    normal_row, bleed_row = fig.axes[:8], fig.axes[8:]
+    assert all(texts(ax) == [""] for ax in normal_row)
+    shown = {item.id: item.findings for item in data.items}
+    captions = [texts(ax)[0] for ax in bleed_row]
+    assert captions == [", ".join(shown[i]) for i in fig.data["ids"]["hemorrhage"]]
+    assert all(captions) and {"subdural", "intraparenchymal"} <= set(captions)

@@ -129,7 +129,8 @@ class Item:
     """One image of a data set.
 
     ``source`` is a file (DICOM, PNG or JPEG) or, with ``member`` set, the zip archive holding it;
-    ``mask``, where the source has one, the PNG of its ground-truth hemorrhage mask.
+    ``mask``, where the source has one, the PNG of its ground-truth hemorrhage mask;
+    ``findings``, where the labels name them, the hemorrhage subtypes the image shows.
     """
 
     id: str
@@ -138,6 +139,7 @@ class Item:
     patient_id: str | None = None
     member: str | None = None
     mask: Path | None = None
+    findings: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:

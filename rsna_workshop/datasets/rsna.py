@@ -278,8 +278,10 @@ def from_rsna(
     items = []
     for i in kept:
         image_id = table.ids[i].decode()
+        findings = tuple(name for name, label in zip(SUBTYPES, table.labels[i]) if label == 1)
         items.append(Item(image_id, image_dir / f"{image_id}.dcm", classes[class_of[i]],
-                          patients.get(image_id), mask=mask_dir and mask_dir / f"{image_id}.png"))
+                          patients.get(image_id), mask=mask_dir and mask_dir / f"{image_id}.png",
+                          findings=findings))
     dataset = Dataset(classes, items, name=f"{root.name} ({'/'.join(classes)})",
                       positive=guess_positive(classes))
     empty = [name for name, n in dataset.counts().items() if n == 0]

@@ -19,7 +19,8 @@ from .style import CLASS_COLORS, VERMILLION, new_figure, percent, styled, wrap
 
 @styled
 def samples_figure(dataset, per_class: int = 4, seed: int = 0):
-    """A look at the data: ``per_class`` slices of each class, as the model sees them, one row each.
+    """A look at the data: ``per_class`` slices of each class, as the model sees them, one row each,
+    each slice captioned with the hemorrhage subtypes its labels name (where they name any).
 
     ``fig.data["ids"]`` maps each class to the item ids shown (chosen at random with ``seed``).
     """
@@ -37,6 +38,8 @@ def samples_figure(dataset, per_class: int = 4, seed: int = 0):
             ax.axis("off")
             if col < len(chosen):
                 ax.imshow(images[col])
+                ax.text(0.5, -0.02, ", ".join(dataset.items[chosen[col]].findings), transform=ax.transAxes,
+                        ha="center", va="top", fontsize=14)
         axes[row, 0].set_title(f"{name} ({len(members)} slices)", loc="left", fontsize=18)
     fig.suptitle(f"{dataset.name}: {per_class} random slices per class, as the model sees them")
     return fig
