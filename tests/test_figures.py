@@ -249,5 +249,5 @@ def test_samples_figure_captions_each_bleed_with_its_subtypes(tmp_path):
     assert all(texts(ax) == [""] for ax in normal_row)
     shown = {item.id: item.findings for item in data.items}
     captions = [texts(ax)[0] for ax in bleed_row]
-    assert captions == [", ".join(shown[i]) for i in fig.data["ids"]["hemorrhage"]]
+    assert captions == ["\n".join(shown[i]) for i in fig.data["ids"]["hemorrhage"]]
     assert all(captions) and {"subdural", "intraparenchymal"} <= set(captions)

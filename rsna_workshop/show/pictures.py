@@ -38,8 +38,8 @@ def samples_figure(dataset, per_class: int = 4, seed: int = 0):
             ax.axis("off")
             if col < len(chosen):
                 ax.imshow(images[col])
-                ax.text(0.5, -0.02, ", ".join(dataset.items[chosen[col]].findings), transform=ax.transAxes,
-                        ha="center", va="top", fontsize=14)
+                ax.text(0.5, -0.02, "\n".join(dataset.items[chosen[col]].findings), transform=ax.transAxes,
+                        ha="center", va="top")
         axes[row, 0].set_title(f"{name} ({len(members)} slices)", loc="left", fontsize=18)
     fig.suptitle(f"{dataset.name}: {per_class} random slices per class, as the model sees them")
     return fig
