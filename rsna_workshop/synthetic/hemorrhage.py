@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from ..ct.rsna import SUBTYPES
 from ..errors import SettingsError
@@ -27,6 +28,7 @@ PARENCHYMA = (Tissue.WHITE, Tissue.GREY, Tissue.DEEP_GREY, Tissue.STEM, Tissue.L
 MIN_CUT = 0.25  # a bleed shows on a slice where its cut is at least this
 SUBTLE = 0.5  # share of bleeds that are small or thin (severity below 0.06); the rest are overt
 OVERT = (6.0, 1.2)  # Beta distribution of the severity (size) of overt bleeds, in 0..1
+CLOT_LUMPS_HU = 5.0  # SD of the smooth unevenness of a parenchymal clot
 CENTRES = {  # levels where each subtype's largest cut may sit
     "epidural": (0.36, 0.84),
     "intraparenchymal": (0.36, 0.8),
@@ -101,7 +103,7 @@ def plan_bleed(subtype: str, rng: np.random.Generator, level: float | None = Non
         subtype=subtype, level=centre, extent=float(extent), severity=severity, stage=stage,
         density=float(low + (high - low) * rng.random()), angle=float(angle), spread=float(spread),
         size=float(size), site=site,
-        lobes=(rng.uniform(0, 0.25, 6) / np.arange(1, 7) ** 0.6, rng.uniform(0, 2 * np.pi, 6)),
+        lobes=(rng.uniform(0, 0.25, 6) / np.arange(1, 7) ** 1.2, rng.uniform(0, 2 * np.pi, 6)),
         oedema=float(rng.uniform(1, 6) * (0.3 + severity)), basal=bool(rng.random() < 0.4),
         fracture=bool(rng.random() < 0.6), swelling=float(rng.uniform(0, 9) * (rng.random() < 0.7)),
     )
@@ -227,12 +229,20 @@ def _parenchymal(bleed: Bleed, f: Frame, t, hu, thickness, rng) -> np.ndarray:
     # the clot displaces the sulci and ventricle it grows into, leaving no CSF inside it
     blood = blob(bleed, f, radius) & (parenchyma | np.isin(t, (Tissue.CSF, Tissue.VENTRICLE))) & (f.depth > 0)
     rows, cols = np.nonzero(blood)
-    if len(rows):  # a clot is lumpy: smooth variation of a few HU, not per-pixel grain
-        lumps = sum(np.cos(rows * a + cols * b + c) for a, b, c in rng.uniform((-0.4, -0.4, 0), (0.4, 0.4, 6.3), (5, 3)))
-        hu[rows, cols] = bleed.density + (6.0 * lumps / np.sqrt(2.5)).astype(np.float32)
+    if len(rows):
+        hu[rows, cols] = bleed.density + CLOT_LUMPS_HU * clot_lumps(rng, rows, cols, f.mm(2.0))
         if bleed.stage == "hyperacute":
             hu[rows, cols] -= 6 * (rng.random(len(rows)) < 0.4)
     return blood
+
+
+def clot_lumps(rng: np.random.Generator, rows: np.ndarray, cols: np.ndarray, scale_px: float) -> np.ndarray:
+    """Smooth random variation of unit SD at pixels ``rows, cols``, lumps about ``scale_px`` across:
+    a clot's uneven retraction, without the regular pattern of a few summed waves."""
+    r0, c0 = rows.min(), cols.min()
+    field = ndimage.gaussian_filter(rng.standard_normal((rows.max() - r0 + 1, cols.max() - c0 + 1)), scale_px)
+    lumps = field[rows - r0, cols - c0]
+    return ((lumps - lumps.mean()) / (lumps.std() + 1e-6)).astype(np.float32)
 
 
 def _ventricular(bleed: Bleed, f: Frame, t, hu, thickness, rng) -> np.ndarray:
