@@ -354,6 +354,24 @@ def test_save_load_round_trip_predicts_the_same_and_keeps_its_images(result, tmp
 
 
 @pytest.mark.slow
+def test_a_reloaded_result_keeps_each_slice_s_findings_and_mask(result, tmp_path):
+    mask = tmp_path / "mask.png"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(mask)
+    items = [replace(item, findings=("subdural", "subarachnoid"), mask=mask) if i == 0 else item
+             for i, item in enumerate(result.dataset.items)]
+    marked = replace(result, dataset=replace(result.dataset, items=tuple(items)))
+    loaded = TrainingResult.load(marked.save(tmp_path / "model"))
+    assert loaded.dataset.items[0].findings == ("subdural", "subarachnoid")
+    assert loaded.dataset.items[0].mask == mask and loaded.dataset.items[1].mask is None
+
+    saved = tmp_path / "model" / training.ITEMS  # as results were saved before: five fields per item
+    record = json.loads(saved.read_text())
+    saved.write_text(json.dumps({**record, "items": [row[:5] for row in record["items"]]}))
+    older = TrainingResult.load(tmp_path / "model").dataset.items[0]
+    assert older.findings == () and older.mask is None and older.id == items[0].id
+
+
+@pytest.mark.slow
 def test_a_result_whose_images_are_gone_says_so_instead_of_crashing(result, tmp_path):
     import shutil
 

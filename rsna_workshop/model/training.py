@@ -125,7 +125,8 @@ class TrainingResult:
 
 def _dataset_record(dataset: Dataset) -> dict:
     return {"name": dataset.name, "classes": list(dataset.classes),
-            "items": [[item.id, str(item.source), item.label, item.patient_id, item.member]
+            "items": [[item.id, str(item.source), item.label, item.patient_id, item.member,
+                       None if item.mask is None else str(item.mask), list(item.findings)]
                       for item in dataset.items]}
 
 
@@ -133,12 +134,17 @@ def _dataset_from_record(path: Path, classifier: Classifier) -> Dataset | None:
     if not path.is_file():
         return None
     record = json.loads(path.read_text())
-    items = [Item(id_, Path(source), label, patient, member)
-             for id_, source, label, patient, member in record["items"]]
+    items = [_item_from_record(*row) for row in record["items"]]
     if not all(item.source.is_file() for item in items):
         return None
     return Dataset(tuple(record["classes"]), items, classifier.preprocess, record["name"],
                    positive=classifier.positive)
+
+
+def _item_from_record(id_, source, label, patient, member, mask=None, findings=()) -> Item:
+    """One item of ``items.json`` (results saved before masks and findings were kept have neither)."""
+    mask = None if mask is None or not Path(mask).is_file() else Path(mask)
+    return Item(id_, Path(source), label, patient, member, mask, tuple(findings))
 
 
 def train(
