@@ -143,8 +143,7 @@ def _dataset_from_record(path: Path, classifier: Classifier) -> Dataset | None:
 
 def _item_from_record(id_, source, label, patient, member, mask=None, findings=()) -> Item:
     """One item of ``items.json`` (results saved before masks and findings were kept have neither)."""
-    mask = None if mask is None or not Path(mask).is_file() else Path(mask)
-    return Item(id_, Path(source), label, patient, member, mask, tuple(findings))
+    return Item(id_, Path(source), label, patient, member, None if mask is None else Path(mask), tuple(findings))
 
 
 def train(
