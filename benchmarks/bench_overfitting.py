@@ -19,7 +19,10 @@ realistic cohort meets:
    parametric anatomy lacks);
 5. separately, the same data with 5, 10 or 15 % of the labels flipped (label noise; the flipped
    labels are in the test split too, so those rows' test accuracy is scored against noisy labels);
-6. against the original workshop's own 75-epoch figures on real slices (training accuracy about
+6. the same data with a minority of slices (10, 15 or 25 %) each moved far from the rest, by
+   independent spread of 1.5 feature SDs (a stand-in for the odd scans of a real cohort: each
+   unlike any other, where the spread of step 4 makes every slice a little odd);
+7. against the original workshop's own 75-epoch figures on real slices (training accuracy about
    0.90, test accuracy 0.72): every row prints its training and test accuracy beside its rise, and
    the last lines name the rows that meet the band and the training accuracy of the one among them
    that fits its training slices least.
@@ -55,6 +58,7 @@ from rsna_workshop.workshop.recipes import RECIPES  # noqa: E402
 
 PER_CLASS = 1000
 BAND = 0.10
+ODD_SPREAD = 1.5  # feature SDs by which each odd slice is moved (step 6)
 
 
 def embedding_figures(e: np.ndarray) -> dict[str, float]:
@@ -133,12 +137,13 @@ def matched_spread(x_all: np.ndarray, ratio: float, rng: np.random.Generator) ->
     return (low + high) / 2
 
 
-def rise_runs(x_all, facts, weights, split, settings, seeds, spread=0.0, flip=0.0):
+def rise_runs(x_all, facts, weights, split, settings, seeds, spread=0.0, flip=0.0, odd=0.0):
     """Per seed: draw 1,000 + 1,000 slices by ``weights``, train; rows of (75-epoch rise, gap,
     training accuracy, test accuracy).
 
     ``spread`` adds independent noise of that many feature SDs to every embedding (kept >= 0, as
-    the backbone's outputs are); ``flip`` swaps that share of the drawn slices' labels."""
+    the backbone's outputs are); ``flip`` swaps that share of the drawn slices' labels; ``odd``
+    is the share of the drawn slices that get noise of ``ODD_SPREAD`` feature SDs instead."""
     label = facts["label"]
     feature_sd = x_all.std(0)
     out = []
@@ -154,6 +159,10 @@ def rise_runs(x_all, facts, weights, split, settings, seeds, spread=0.0, flip=0.
         x = x_all[chosen]
         if spread:
             x = np.maximum(x + spread * feature_sd * rng.standard_normal(x.shape, dtype=np.float32), 0)
+        if odd:
+            moved = rng.random(len(x)) < odd
+            x[moved] = np.maximum(x[moved] + ODD_SPREAD * feature_sd * rng.standard_normal(
+                (int(moved.sum()), x.shape[1]), dtype=np.float32), 0)
         _, history, _ = train_head(x, y, 2, train_index, test_index, settings, seed)
         train_accuracy, test_accuracy = history["accuracy"][-1], history["test_accuracy"][-1]
         out.append((loss_rise(SimpleNamespace(history=history)), train_accuracy - test_accuracy,
@@ -189,29 +198,31 @@ def main():
     ratio = compare_embeddings(gray, args.reference, np.random.default_rng(0))
     facts = slice_facts(jobs)
     settings = RECIPES["experiment4"].settings
-    runs = {name: (weights, split, settings, 0.0, 0.0) for name, (*weights, split) in mixes(facts).items()}
+    runs = {name: (weights, split, settings, {}) for name, (*weights, split) in mixes(facts).items()}
     one = np.ones(len(jobs))
     for factor in (1.5, 2.0):
         runs[f"as planned, learning rate x{factor:g}"] = (
-            (one, one), "teachable", settings.replace(learning_rate=factor * settings.learning_rate), 0.0, 0.0)
+            (one, one), "teachable", settings.replace(learning_rate=factor * settings.learning_rate), {})
     for flip in (0.05, 0.10, 0.15):
-        runs[f"as planned, {flip:.0%} labels flipped"] = ((one, one), "teachable", settings, 0.0, flip)
+        runs[f"as planned, {flip:.0%} labels flipped"] = ((one, one), "teachable", settings, {"flip": flip})
+    for odd, split in ((0.10, "teachable"), (0.15, "teachable"), (0.15, "patient"), (0.25, "teachable")):
+        runs[f"+ {odd:.0%} odd slices, {split}"] = ((one, one), split, settings, {"odd": odd})
     if ratio is not None and ratio > 1:
         spread = matched_spread(gray, ratio, np.random.default_rng(1))
         for split in ("teachable", "patient"):
-            runs[f"+ real spread ({spread:.2f} SD), {split}"] = ((one, one), split, settings, spread, 0.0)
+            runs[f"+ real spread ({spread:.2f} SD), {split}"] = ((one, one), split, settings, {"spread": spread})
     print(f"\nexperiment 4 ({settings.epochs} epochs, lr {settings.learning_rate:g}, batch "
           f"{settings.batch_size}) on {PER_CLASS} + {PER_CLASS} slices of a {len(jobs)}-slice cohort; "
           f"band: rise >= {BAND:.2f}")
     print(f"{'mix':36s} {'rise75':>7s} {'gap75':>6s} {'train':>6s} {'test':>6s}  rise per seed")
     results = {}
-    for name, (weights, split, run_settings, spread, flip) in runs.items():
+    for name, (weights, split, run_settings, changes) in runs.items():
         short = [k for k in (0, 1) if (weights[k][facts["label"] == k] > 0).sum() < PER_CLASS]
         if short:
             missing = " and ".join(("normal", "hemorrhage")[k] for k in short)
             print(f"{name:36s} skipped: fewer than {PER_CLASS} {missing} slices in this mix; use a larger --scale")
             continue
-        results[name] = rise_runs(gray, facts, weights, split, run_settings, args.seeds, spread, flip)
+        results[name] = rise_runs(gray, facts, weights, split, run_settings, args.seeds, **changes)
         rise, gap, train, test = results[name].mean(0)
         print(f"{name:36s} {rise:7.3f} {gap:6.3f} {train:6.3f} {test:6.3f}  "
               f"{np.round(results[name][:, 0], 3).tolist()}", flush=True)
