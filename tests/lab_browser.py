@@ -81,6 +81,20 @@ def find_chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def chromium_or_skip() -> str:
+    """Debian's chromium; without it the calling test is skipped, or fails in CI
+    (``RSNA_WORKSHOP_CI=1``, where ``.ci/run`` installs it)."""
+    import pytest
+
+    executable = find_chromium()
+    if executable is None:
+        message = "Debian's chromium is not installed (apt-get install -y chromium)"
+        if os.environ.get("RSNA_WORKSHOP_CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return executable
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lab_browser import Lab, chromium, find_chromium, jupyterlab
+from lab_browser import Lab, chromium, chromium_or_skip, jupyterlab
 
 from rsna_workshop.show import widgets
 from rsna_workshop.workshop.runner import workshop_notebooks
@@ -41,12 +41,7 @@ TOGETHER_MS = 100  # a status line and its picture count as one update within th
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """One JupyterLab on copies of the notebooks, one Chromium tab on it; both stopped after."""
-    executable = find_chromium()
-    if executable is None:
-        message = "Debian's chromium is not installed (apt-get install -y chromium)"
-        if os.environ.get("RSNA_WORKSHOP_CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    executable = chromium_or_skip()
     root = tmp_path_factory.mktemp("notebooks")
     for path in NOTEBOOKS:
         shutil.copy(path, root / path.name)

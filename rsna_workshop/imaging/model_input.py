@@ -50,7 +50,9 @@ def to_model_size(image: np.ndarray, size: int = MODEL_SIZE) -> np.ndarray:
     """Centre-crop a uint8 image (2-D or H x W x 3) to a square, resize to ``size`` x ``size`` RGB.
 
     Resizing is antialiased: Pillow's bilinear filter widens with the reduction factor, so shrinking
-    averages every source pixel instead of skipping some (no aliasing of fine bone edges).
+    averages every source pixel instead of skipping some (no aliasing of fine bone edges). The
+    result is, to about one grey level on average, what Chromium's canvas draws in Teachable
+    Machine's own crop-and-resize of an upload (``tests/test_tm_picture.py``).
     """
     image = np.asarray(image)
     planes = [image] * 3 if image.ndim == 2 else [image[:, :, channel] for channel in range(3)]
