@@ -17,7 +17,7 @@ from PIL import Image
 
 from lab_browser import chromium, chromium_or_skip
 
-from rsna_workshop.imaging import square_crop, to_model_size, window
+from rsna_workshop.imaging import MODEL_SIZE, square_crop, to_model_size, window
 from rsna_workshop.synthetic import generate_slice
 
 # Teachable Machine's cropTo, run on a PNG given as base64; returns the canvas' red channel.
@@ -50,7 +50,7 @@ def canvas():
             png = io.BytesIO()
             Image.fromarray(picture).save(png, "PNG")
             pixels = page.evaluate(CROP_TO, base64.b64encode(png.getvalue()).decode())
-            return np.array(pixels, np.uint8).reshape(224, 224)
+            return np.array(pixels, np.uint8).reshape(MODEL_SIZE, MODEL_SIZE)
 
         yield draw
 
@@ -68,6 +68,6 @@ def test_the_model_picture_matches_teachable_machine_s_canvas_in_chromium(canvas
     mean, p99 = _difference(to_model_size(picture)[:, :, 0], browser)
     assert mean <= MEAN_LEVELS and p99 <= P99_LEVELS, (mean, p99)
     # the bounds tell resizing methods apart: skipping pixels (nearest neighbour) is far outside them
-    nearest = np.asarray(Image.fromarray(square_crop(picture)).resize((224, 224), Image.Resampling.NEAREST))
+    nearest = np.asarray(Image.fromarray(square_crop(picture)).resize((MODEL_SIZE,) * 2, Image.Resampling.NEAREST))
     nearest_mean, nearest_p99 = _difference(nearest, browser)
     assert nearest_mean > 2 * MEAN_LEVELS and nearest_p99 > 2 * P99_LEVELS, (nearest_mean, nearest_p99)
