@@ -11,7 +11,8 @@ realistic cohort meets:
    scale and spread set how fast the head can fit);
 2. the 75-epoch rise when experiment 4's 1,000 + 1,000 slices are drawn from a cohort ``--scale``
    times the built-in one with other mixes: more or fewer skull-base normals, subtle or overt
-   bleeds, each subtype, more or no low-dose scanners, slices of one patient;
+   bleeds, each subtype, more or no low-dose scanners, slices of one patient, ten times more of
+   the phantom's unusual slices (metal streaks, motion, a craniotomy or a shunt);
 3. the same data at 1.5 and 2 times the original learning rate, for scale;
 4. the same data with independent per-image spread added to each embedding feature (clipped at 0,
    as the backbone's outputs are), as much as makes the cohort's per-feature SD equal the real
@@ -21,7 +22,8 @@ realistic cohort meets:
    labels are in the test split too, so those rows' test accuracy is scored against noisy labels);
 6. the same data with a minority of slices (10, 15 or 25 %) each moved far from the rest, by
    independent spread of 1.5 feature SDs (a stand-in for the odd scans of a real cohort: each
-   unlike any other, where the spread of step 4 makes every slice a little odd);
+   unlike any other, where the spread of step 4 makes every slice a little odd), with how far the
+   phantom's own unusual slices lie from their nearest neighbour beside such a stand-in;
 7. against the original workshop's own 75-epoch figures on real slices (training accuracy about
    0.90, test accuracy 0.72): every row prints its training and test accuracy beside its rise, and
    the last lines name the rows that meet the band and the training accuracy of the one among them
@@ -50,7 +52,7 @@ from rsna_workshop.evaluation import loss_rise  # noqa: E402
 from rsna_workshop.imaging import load_image  # noqa: E402
 from rsna_workshop.model.embeddings import run_backbone  # noqa: E402
 from rsna_workshop.synthetic.acquisition import LOW_DOSE_NOISE  # noqa: E402
-from rsna_workshop.synthetic.generator import patient_bleeds, patient_scanner  # noqa: E402
+from rsna_workshop.synthetic.generator import patient_bleeds, patient_extras, patient_scanner  # noqa: E402
 from rsna_workshop.synthetic.hemorrhage import shows  # noqa: E402
 from rsna_workshop.synthetic.plan import plan_cohort  # noqa: E402
 from rsna_workshop.workshop.original import ORIGINAL_RESULTS  # noqa: E402
@@ -89,8 +91,35 @@ def compare_embeddings(gray: np.ndarray, reference: Path, rng: np.random.Generat
     return real["per-feature SD"] / np.mean([d["per-feature SD"] for d in draws])
 
 
+def unusual(job) -> bool:
+    """Whether a slice shows one of the phantom's rarer sights: metal streaks, motion, a craniotomy
+    or a shunt."""
+    extras = patient_extras(job.patient)
+    streaks = extras.metal is not None and abs(job.level - extras.metal[2]) <= 0.05
+    return bool(streaks or extras.motion or extras.craniotomy or extras.shunt is not None)
+
+
+def odd_distances(x_all: np.ndarray, facts: dict, rng: np.random.Generator) -> None:
+    """Print how far the phantom's unusual slices, the others and a stand-in odd slice (step 6) lie
+    from their nearest neighbour among 1,500 slices (median Euclidean distance)."""
+    def nearest(a, b, exclude_self):
+        squared = (a * a).sum(1)[:, None] + (b * b).sum(1)[None] - 2 * a @ b.T
+        if exclude_self:
+            np.fill_diagonal(squared, np.inf)
+        return np.sqrt(np.maximum(squared.min(1), 0))
+
+    pick = rng.choice(len(x_all), min(1500, len(x_all)), replace=False)
+    x, odd = x_all[pick].astype(np.float64), facts["unusual"][pick]
+    moved = np.maximum(x + ODD_SPREAD * x_all.std(0) * rng.standard_normal(x.shape), 0)
+    distances, stand_in = nearest(x, x, True), np.median(nearest(moved, x, False))
+    print(f"nearest neighbour in embedding space (median): unusual slices ({odd.mean():.0%}) "
+          f"{np.median(distances[odd]):.2f}, the others {np.median(distances[~odd]):.2f}, "
+          f"a stand-in odd slice {stand_in:.2f}")
+
+
 def slice_facts(jobs) -> dict[str, np.ndarray]:
-    """Per slice: label, patient, level, strongest bleed, first subtype, scanner noise, series length."""
+    """Per slice: label, patient, level, strongest bleed, first subtype, scanner noise, series
+    length, and whether it is :func:`unusual`."""
     patients = np.array([job.patient_id for job in jobs])
     _, inverse, counts = np.unique(patients, return_inverse=True, return_counts=True)
     severity = [max([b.severity for b in patient_bleeds(j.patient, j.requested, j.bleed_level)
@@ -99,7 +128,7 @@ def slice_facts(jobs) -> dict[str, np.ndarray]:
             "level": np.array([j.level for j in jobs]), "severity": np.array(severity),
             "subtype": np.array([j.requested[0] if j.requested else "" for j in jobs]),
             "noise": np.array([patient_scanner(j.patient).noise for j in jobs]),
-            "series": counts[inverse]}
+            "series": counts[inverse], "unusual": np.array([unusual(j) for j in jobs])}
 
 
 def mixes(facts: dict) -> dict[str, tuple]:
@@ -116,7 +145,8 @@ def mixes(facts: dict) -> dict[str, tuple]:
            "low-dose scanners x3": (np.where(low_dose, 3.0, 1.0),) * 2 + ("teachable",),
            "no low-dose scanners": (np.where(low_dose, 0.0, 1.0),) * 2 + ("teachable",),
            "one slice per patient": (np.where(facts["series"] > 1, 0.0, 1.0),) * 2 + ("teachable",),
-           "runs of slices x4": (np.where(facts["series"] > 1, 4.0, 1.0),) * 2 + ("teachable",)}
+           "runs of slices x4": (np.where(facts["series"] > 1, 4.0, 1.0),) * 2 + ("teachable",),
+           "unusual slices x10": (np.where(facts["unusual"], 10.0, 1.0),) * 2 + ("teachable",)}
     for subtype in sorted(set(facts["subtype"]) - {""}):
         out[f"{subtype} x3"] = (one, np.where(facts["subtype"] == subtype, 3.0, 1.0), "teachable")
     return out
@@ -197,6 +227,7 @@ def main():
     gray = embed_plan(jobs, args.workers, {"gray": RECIPES["experiment4"].preprocess})["gray"]
     ratio = compare_embeddings(gray, args.reference, np.random.default_rng(0))
     facts = slice_facts(jobs)
+    odd_distances(gray, facts, np.random.default_rng(2))
     settings = RECIPES["experiment4"].settings
     runs = {name: (weights, split, settings, {}) for name, (*weights, split) in mixes(facts).items()}
     one = np.ones(len(jobs))
