@@ -52,6 +52,7 @@ from rsna_workshop.evaluation import loss_rise  # noqa: E402
 from rsna_workshop.imaging import load_image  # noqa: E402
 from rsna_workshop.model.embeddings import run_backbone  # noqa: E402
 from rsna_workshop.synthetic.acquisition import LOW_DOSE_NOISE  # noqa: E402
+from rsna_workshop.synthetic.extras import shows_metal  # noqa: E402
 from rsna_workshop.synthetic.generator import patient_bleeds, patient_extras, patient_scanner  # noqa: E402
 from rsna_workshop.synthetic.hemorrhage import shows  # noqa: E402
 from rsna_workshop.synthetic.plan import plan_cohort  # noqa: E402
@@ -95,8 +96,7 @@ def unusual(job) -> bool:
     """Whether a slice shows one of the phantom's rarer sights: metal streaks, motion, a craniotomy
     or a shunt."""
     extras = patient_extras(job.patient)
-    streaks = extras.metal is not None and abs(job.level - extras.metal[2]) <= 0.05
-    return bool(streaks or extras.motion or extras.craniotomy or extras.shunt is not None)
+    return bool(shows_metal(extras, job.level) or extras.motion or extras.craniotomy or extras.shunt is not None)
 
 
 def odd_distances(x_all: np.ndarray, facts: dict, rng: np.random.Generator) -> None:

@@ -108,13 +108,16 @@ def draw_extras(extras: Extras, head: PatientHead, f: Frame, t: np.ndarray, offs
             offset[wedge] -= 16.0
 
 
+def shows_metal(extras: Extras, level: float) -> bool:
+    """Whether a slice at ``level`` cuts the patient's metal object (and shows its streaks)."""
+    return extras.metal is not None and abs(level - extras.metal[2]) <= 0.05
+
+
 def metal_streaks(extras: Extras, f: Frame) -> np.ndarray | None:
     """Bright and dark streaks radiating from a metal object in the slice, or None."""
-    if extras.metal is None:
+    if not shows_metal(extras, f.level):
         return None
-    x, y, level, rays = extras.metal
-    if abs(f.level - level) > 0.05:
-        return None
+    x, y, _, rays = extras.metal
     px, py = f.to_pixel(x, y)
     dx, dy = _COLS - np.float32(px), _ROWS - np.float32(py)
     distance = np.hypot(dx, dy) + np.float32(4)
