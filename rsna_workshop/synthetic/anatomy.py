@@ -224,6 +224,12 @@ _GRID_Y, _GRID_X = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
 _PSI = np.linspace(-np.pi, np.pi, ANGLES, endpoint=False)
 
 
+def obliquity(level: float) -> float:
+    """How much wider than its true thickness a layer parallel to the surface looks on the slice:
+    1, growing near the vertex, where the plane cuts the skull and cortex obliquely."""
+    return 1 + 1.8 * max(0.0, level - 0.84)
+
+
 def head_frame(head: PatientHead, level: float, spacing: float) -> Frame:
     """Coordinates of every pixel in the head's frame at ``level``, for pixels of ``spacing`` mm."""
     px_per_mm = 1.0 / spacing
@@ -245,8 +251,7 @@ def head_frame(head: PatientHead, level: float, spacing: float) -> Frame:
     radius = (section_scale(local) / s * (1 + head.shape)).astype(np.float32)
     cos2 = np.cos(_PSI) ** 2
     scale = np.sqrt(a * a * cos2 + b * b * (1 - cos2)).astype(np.float32)  # pixels per unit of rho
-    vertex = 1 + 1.8 * max(0.0, level - 0.84)  # the cut is oblique near the vertex
-    thickness = (head.skull * px_per_mm * (1 + head.skull_bumps) * vertex * (1 - 0.3 * cos2)).astype(np.float32)
+    thickness = (head.skull * px_per_mm * (1 + head.skull_bumps) * obliquity(level) * (1 - 0.3 * cos2)).astype(np.float32)
     outer = (radius[index] - rho) * scale[index]
     skull = thickness[index]
     return Frame(x, y, index, rho, outer - skull, outer, skull, (a, b), center, head.yaw, level,

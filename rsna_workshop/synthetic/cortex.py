@@ -1,58 +1,91 @@
 """The cerebral cortex: gyri and sulci over the convexity and along the interhemispheric fissure.
 
-Sulci are the zero lines of a smooth random field laid out along the brain surface: one axis
-follows the surface (the polar angle over the convexity, the front-back axis along the midline),
-the other runs inward. The field varies faster along the surface than inward, so sulci run in from
-the surface, meander and end at a depth of their own; a grey ribbon lines the surface and both
-banks of every sulcus, with white matter fingers between. The field is three-dimensional: slices of
-one patient 5 mm apart share most of their sulci, and each patient folds differently. Atrophy
-widens the sulci and the subarachnoid space.
+Each sulcus is a curve that leaves the brain surface and runs inward up to about 20 mm, leaning,
+bending and, in about a third of them, branching once. Sulci sit on tracks about half a gyral
+wavelength apart along the surface; up the head a track holds a chain of sulci, each a few
+centimetres tall and deepest at its middle, so slices of one patient 5 mm apart share most of their
+sulci, and each patient folds differently. A grey ribbon lines the surface and both banks of every
+sulcus, with white matter fingers between; CSF opens the outer part of the sulci, more with atrophy.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
-from .anatomy import ANGLES, Frame, PatientHead, Tissue
+from .anatomy import ANGLES, Frame, PatientHead, Tissue, obliquity
 
-DEPTHS = 72  # pixels of depth covered by the folding fields
-LAYER = 0.035  # level step between the independent layers of the three-dimensional field
+DEPTHS = 72  # pixels of depth covered by the sulcus tables
 CORTEX_MM = 2.6  # thickness of the grey ribbon
+TRACKS = 64  # most sulcus tracks around the convexity (small sections show fewer)
+SEGMENTS = 32  # sulci per track, stacked up the head
+HEIGHT = (0.1, 0.3)  # level extent of one sulcus (skull base to vertex is 1.0)
+MEDIAL_COLUMNS = 512  # samples along the interhemispheric fissure, one pixel each
+LAYER = 0.035  # level step of the random opening of the sulci
 
 
-def fold_field(head_seed: int, level: float, shape: tuple[int, int], wavelength: float, which: int) -> np.ndarray:
-    """The folding field at ``level``: depth rows by ``shape[1]`` samples along the surface.
+def sulcus_table(head_seed: int, level: float, which: int, columns: int, along_px: float,
+                 spacing_px: float, deepest_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """The sulci seen from each sample of a depth-by-``columns`` table.
 
-    Two independent layers of white noise, blended by the slice's place between them, go through
-    one anisotropic band-pass filter: a broad band around ``wavelength`` samples along the surface
-    (so the spacing of sulci varies), a longer correlation inward (so sulci run inward); the result
-    is warped along the surface by a smooth field, so sulci bend and meander."""
-    k = int(np.floor(level / LAYER))
-    phase = (level / LAYER - k) * np.pi / 2
-    white = (np.cos(phase) * _white(head_seed, which, k, shape) + np.sin(phase) * _white(head_seed, which, k + 1, shape))
-    fd = np.fft.fftfreq(shape[0])[:, None]
-    ft = np.abs(np.fft.rfftfreq(shape[1])[None, :]) * wavelength
-    along = ft * np.exp(-((ft / 1.1) ** 2))
-    inward = np.exp(-((fd * wavelength * 1.6) ** 2))
-    spectrum = np.fft.rfft2(white)
-    field = np.fft.irfft2(spectrum * (along * inward).astype(np.float32), s=shape)
-    bend = np.fft.irfft2(spectrum * np.exp(-(ft * 4) ** 2 - (fd * wavelength * 1.2) ** 2).astype(np.float32), s=shape)
-    bend *= 0.45 * wavelength / max(float(bend.std()), 1e-6)
-    columns = (np.arange(shape[1])[None, :] + bend.astype(np.int32)) % shape[1]
-    field = np.take_along_axis(field, columns, axis=1)
-    return (field / max(float(field.std()), 1e-6)).astype(np.float32)
+    Rows are pixels below the surface, columns steps of ``along_px`` pixels along it (the table
+    wraps around). Returns the distance (pixels) from each sample to the nearest sulcus line, and
+    how deep in its sulcus that nearest point lies (0 at the surface, 1 at the fundus)."""
+    lines = np.zeros((DEPTHS, columns), bool)
+    relative = np.zeros((DEPTHS, columns), np.float32)
+    for rows, along, rel in _sulcus_lines(head_seed, level, which, columns * along_px, spacing_px, deepest_px):
+        keep = (rows >= 0) & (rows < DEPTHS)
+        r, c = rows[keep].astype(np.int32), np.round(along[keep] / along_px).astype(np.int32) % columns
+        lines[r, c] = True
+        relative[r, c] = rel[keep]
+    pad = min(columns, int(np.ceil(DEPTHS / along_px)) + 2)
+    wrapped = np.concatenate([lines[:, -pad:], lines, lines[:, :pad]], axis=1)
+    distance, (ir, ic) = ndimage.distance_transform_edt(~wrapped, sampling=(1.0, along_px), return_indices=True)
+    nearest = relative[ir, (ic - pad) % columns]
+    return distance[:, pad:-pad].astype(np.float32), nearest[:, pad:-pad]
 
 
-def _white(head_seed: int, which: int, layer: int, shape) -> np.ndarray:
-    return np.random.default_rng([head_seed, 11, which, layer]).standard_normal(shape, dtype=np.float32)
+def _sulcus_lines(head_seed: int, level: float, which: int, length_px: float, spacing_px: float, deepest_px: float):
+    """Points (depth in pixels, position along the surface in pixels, relative depth) of every
+    sulcus and branch that the slice at ``level`` cuts, on a surface ``length_px`` long."""
+    rng = np.random.default_rng([head_seed, 11, which])
+    place = (np.arange(TRACKS) + rng.uniform(-0.25, 0.25, TRACKS)) / TRACKS * length_px
+    drift = rng.normal(0, 0.15 * spacing_px, (TRACKS, 3))  # how each track wanders up the head
+    phase = rng.uniform(0, 2 * np.pi, (TRACKS, 3))
+    ends = rng.uniform(-0.6, 0, (TRACKS, 1)) + np.cumsum(rng.uniform(*HEIGHT, (TRACKS, SEGMENTS)), axis=1)
+    depth, lean, bend, fork, turn, branch, bridged = np.moveaxis(rng.uniform(0, 1, (TRACKS, SEGMENTS, 7)), -1, 0)
+    shown = _bit_reversed(TRACKS) < min(length_px / spacing_px, TRACKS)
+    start = place + (drift * np.cos(2 * np.pi * np.arange(1, 4) * level / 0.7 + phase)).sum(axis=1)
+    for j in np.flatnonzero(shown):
+        s = int(np.searchsorted(ends[j], level))
+        if s == 0 or s >= SEGMENTS or bridged[j, s] < 0.1:  # a gyrus bridges the track here
+            continue
+        middle, half = (ends[j, s - 1] + ends[j, s]) / 2, (ends[j, s] - ends[j, s - 1]) / 2
+        deep = max(deepest_px * (0.4 + 0.6 * depth[j, s]) * (1 - ((level - middle) / half) ** 2) ** 0.5, 1.0)
+        course = _Course(start[j], 0.9 * lean[j, s] - 0.45, (0.8 * bend[j, s] - 0.4) / deep)
+        t = np.arange(-4.0, deep + 0.5, 0.5)
+        yield t, course(t), np.clip(t / deep, 0, 1)
+        if fork[j, s] < 0.4 and deep > 8:  # a side branch
+            at = deep * (0.3 + fork[j, s])
+            slope = np.sign(turn[j, s] - 0.5) * (0.8 + 2.4 * abs(turn[j, s] - 0.5))
+            u = np.arange(0, deep * (0.25 + 0.35 * branch[j, s]), 0.5) / np.hypot(1, slope)
+            yield at + u, course(at) + slope * u, np.clip((at + u) / deep, 0, 1)
 
 
-def distance_table(field: np.ndarray, along_px: float) -> np.ndarray:
-    """Pixels from each sample to the nearest zero line of ``field`` (first-order estimate);
-    ``along_px`` is the length of one sample along the surface, in pixels."""
-    d_in, d_along = np.gradient(field)
-    slope = np.sqrt(d_in * d_in + (d_along / np.float32(along_px)) ** 2) + np.float32(1e-3)
-    return np.abs(field) / slope
+class _Course:
+    """Position along the surface of a sulcus at depth ``t``: it leans and bends as it goes in."""
+
+    def __init__(self, start: float, lean: float, bend: float):
+        self.start, self.lean, self.bend = start, lean, bend
+
+    def __call__(self, t):
+        return self.start + self.lean * t + self.bend * t * t
+
+
+def _bit_reversed(n: int) -> np.ndarray:
+    """0 .. n-1 in bit-reversed order (n a power of two): thinning tracks by it keeps them evenly spread."""
+    bits = int(np.log2(n))
+    return np.array([int(format(i, f"0{bits}b")[::-1], 2) for i in range(n)])
 
 
 def draw_cortex(head: PatientHead, head_seed: int, f: Frame, t: np.ndarray, offset: np.ndarray,
@@ -65,44 +98,37 @@ def draw_cortex(head: PatientHead, head_seed: int, f: Frame, t: np.ndarray, offs
     Only pixels labelled white matter are changed.
     """
     radius_px = 0.5 * (f.half_axes[0] + f.half_axes[1])
-    fold_px = f.mm(head.fold)
+    oblique = obliquity(f.level)
+    spacing, deepest = f.mm(0.5 * head.fold), min(f.mm(0.85 * head.fold) * oblique, DEPTHS - 2)
     nearest = surface if medial is None else np.minimum(surface, medial)
     shell = (t == Tissue.WHITE) & (nearest < DEPTHS - 1)
-    along_px = 2 * np.pi * radius_px / ANGLES
-    convexity = fold_field(head_seed, f.level, (DEPTHS, ANGLES), fold_px / along_px, 0)
-    rows = np.clip(surface[shell], 0, DEPTHS - 1).astype(np.int32)
-    near = distance_table(convexity, along_px)[rows, f.psi[shell]]
-    limit = _sulcus_depth(head_seed, f, fold_px)[f.psi[shell]]
-    depth = surface[shell]
+    distance, fundus = sulcus_table(head_seed, f.level, 0, ANGLES, 2 * np.pi * radius_px / ANGLES, spacing, deepest)
+    rows, cols = np.clip(surface[shell], 0, DEPTHS - 1).astype(np.int32), f.psi[shell]
+    near, relative, depth = distance[rows, cols], fundus[rows, cols], surface[shell]
     if medial is not None:
         side = medial[shell]
         use = side < depth
         if use.any():
             along = np.clip(f.y[shell][use] * f.half_axes[1] + 256, 0, 511).astype(np.int32)
-            along = (along + 131 * (f.x[shell][use] > 0)) % 512
-            field = fold_field(head_seed, f.level, (DEPTHS, 512), fold_px, 1)
-            near[use] = distance_table(field, 1.0)[np.clip(side[use], 0, DEPTHS - 1).astype(np.int32), along]
+            along = (along + 131 * (f.x[shell][use] > 0)) % MEDIAL_COLUMNS
+            m_distance, m_fundus = sulcus_table(head_seed, f.level, 1, MEDIAL_COLUMNS, 1.0, spacing, 0.8 * deepest)
+            m_rows = np.clip(side[use], 0, DEPTHS - 1).astype(np.int32)
+            near[use], relative[use] = m_distance[m_rows, along], m_fundus[m_rows, along]
             depth = np.where(use, side, depth)
-            limit = np.where(use, limit * 0.8, limit)
     narrowing = 1.0 if effaced is None else 1 - effaced[shell]
     opening = _opening(head_seed, f)[f.psi[shell]]
     # CSF opens the sulci near the surface only; deeper, their banks touch (grey against grey)
-    half_width = f.mm(0.1 + 1.0 * head.atrophy) * opening * narrowing * np.clip(1.1 - 1.4 * depth / np.maximum(limit, 1), 0, 1)
-    beyond = np.maximum(depth - limit, 0)
-    to_sulcus = np.where(beyond > 0, np.hypot(np.maximum(near - half_width, 0), beyond), near - half_width)
-    to_csf = np.minimum(to_sulcus, depth)  # pixels to the nearest sulcus or to the surface
-    grey_fraction = np.clip((f.mm(CORTEX_MM) - to_csf) / 1.4 + 0.5, 0, 1)
-    labels = np.where(to_csf < 0, Tissue.CSF, np.where(grey_fraction > 0.5, Tissue.GREY, Tissue.WHITE))
+    half_width = f.mm(0.1 + 1.0 * head.atrophy) * opening * narrowing * np.clip(1.1 - 1.4 * relative, 0, 1)
+    # a sulcus narrower than a pixel shares it with the grey matter (partial volume)
+    csf = np.where(depth < 0, 1, np.clip(np.minimum(half_width + 0.5, 2 * half_width) - near, 0, 1))
+    to_csf = np.minimum(near - half_width, depth)  # pixels to the nearest sulcus or to the surface
+    ribbon = f.mm(CORTEX_MM) * oblique * np.where(near - half_width < depth, 1 - 0.35 * relative, 1)  # thinner at a fundus
+    grey_fraction = np.clip((ribbon - to_csf) / 1.4 + 0.5, 0, 1)
+    labels = np.where(csf >= 0.5, Tissue.CSF, np.where(grey_fraction > 0.5, Tissue.GREY, Tissue.WHITE))
     t[shell] = labels.astype(np.uint8)
-    contrast = head.hu[Tissue.GREY] - head.hu[Tissue.WHITE]
-    partial = (grey_fraction - (labels == Tissue.GREY)) * np.float32(contrast)
-    offset[shell] += np.where(to_csf < 0, 0, partial).astype(np.float32)
-
-
-def _sulcus_depth(head_seed: int, f: Frame, fold_px: float) -> np.ndarray:
-    """How deep the sulci reach (pixels): a function of the polar angle that changes from one sulcus
-    to the next."""
-    return (fold_px * (0.55 + 0.35 * np.tanh(1.5 * _angular_noise(head_seed, f, 13, range(8, 60, 4))))).astype(np.float32)
+    hu = np.array([head.hu[Tissue.WHITE], head.hu[Tissue.GREY], head.hu[Tissue.CSF]], np.float32)
+    value = csf * hu[2] + (1 - csf) * (grey_fraction * hu[1] + (1 - grey_fraction) * hu[0])
+    offset[shell] += value - hu[labels - Tissue.WHITE]
 
 
 def _opening(head_seed: int, f: Frame) -> np.ndarray:
