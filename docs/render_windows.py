@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -22,7 +23,7 @@ from rsna_workshop.synthetic import generate_slice  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "windows_and_color_coding.png"
 SEED, LEVEL, SUBTYPES = 7, 0.6, ("subdural",)
-ZOOM = (75, 147, 316, 388)  # rows and columns of the inset: skull and brain at the top right
+ZOOM = 72  # pixels across the inset: the inner table at the top right and the brain under it
 
 
 def panels(hu) -> list[tuple[str, object]]:
@@ -49,16 +50,30 @@ def render(out: Path = OUT) -> Path:
         ax.set_title(title, fontsize=20)
         ax.set_axis_off()
         if index in (3, 4):  # the two colour-coded panels
-            add_zoom(ax, image)
+            add_zoom(ax, image, zoom_box(hu))
     figure.suptitle("One head CT slice (synthetic subdural haematoma), six ways", fontsize=24)
     figure.savefig(out, dpi=100)
     plt.close(figure)
     return out
 
 
-def add_zoom(ax, image) -> None:
-    """An enlarged inset of ``ZOOM`` in the panel's top-left corner, joined to its source box."""
-    top, bottom, left, right = ZOOM
+def zoom_box(hu) -> tuple[int, int, int, int]:
+    """Rows and columns (top, bottom, left, right) of a ``ZOOM``-pixel box centred where a ray from
+    the head's centre towards the top right first meets bone (the inner table)."""
+    rows, cols = np.nonzero(hu > -200)
+    centre = np.array([rows.mean(), cols.mean()])
+    step = np.array([-1.0, 1.0]) / np.sqrt(2)
+    for distance in range(512):
+        r, c = (centre + distance * step).astype(int)
+        if hu[r, c] > 300:
+            break
+    half = ZOOM // 2
+    return r - half, r + half, c - half, c + half
+
+
+def add_zoom(ax, image, box) -> None:
+    """An enlarged inset of ``box`` in the panel's top-left corner, joined to its source box."""
+    top, bottom, left, right = box
     inset = ax.inset_axes([0.0, 0.58, 0.42, 0.42])
     inset.imshow(image, interpolation="none")
     inset.set_xlim(left, right)
