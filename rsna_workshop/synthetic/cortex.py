@@ -1,11 +1,12 @@
 """The cerebral cortex: gyri and sulci over the convexity and along the interhemispheric fissure.
 
-Each sulcus is a curve that leaves the brain surface and runs inward up to about 20 mm, leaning,
-bending and, in about a third of them, branching once. Sulci sit on tracks about half a gyral
-wavelength apart along the surface; up the head a track holds a chain of sulci, each a few
-centimetres tall and deepest at its middle, so slices of one patient 5 mm apart share most of their
-sulci, and each patient folds differently. A grey ribbon lines the surface and both banks of every
-sulcus, with white matter fingers between; CSF opens the outer part of the sulci, more with atrophy.
+Each sulcus is a curve that leaves the brain surface and runs inward, 6 to 21 mm at its deepest,
+leaning, bending and, about one in three, branching once. Sulci sit on tracks about half a gyral
+wavelength apart along the surface; up the head a track holds a chain of sulci, each 1-4 cm tall
+and deepest at its middle, so a slice 5 mm higher in the same patient cuts most of the same sulci,
+shifted by a millimetre or two, and each patient folds differently. A grey ribbon lines the
+surface and both banks of every sulcus, thinner at the fundus, with white matter fingers between;
+CSF opens the outer part of the sulci, more with atrophy.
 """
 
 from __future__ import annotations
@@ -20,29 +21,35 @@ CORTEX_MM = 2.6  # thickness of the grey ribbon
 TRACKS = 64  # most sulcus tracks around the convexity (small sections show fewer)
 SEGMENTS = 32  # sulci per track, stacked up the head
 HEIGHT = (0.1, 0.3)  # level extent of one sulcus (skull base to vertex is 1.0)
+DRIFT = (0.15, 0.7)  # how far a track wanders (share of the spacing) and over what level period
 MEDIAL_COLUMNS = 512  # samples along the interhemispheric fissure, one pixel each
+REACH_PX = 24  # beyond this many pixels from a sulcus, which sulcus is nearest no longer matters
 LAYER = 0.035  # level step of the random opening of the sulci
+SULCUS_LABEL = 0.1  # share of CSF from which a pixel is labelled CSF: subarachnoid blood can fill it
 
 
 def sulcus_table(head_seed: int, level: float, which: int, columns: int, along_px: float,
-                 spacing_px: float, deepest_px: float) -> tuple[np.ndarray, np.ndarray]:
-    """The sulci seen from each sample of a depth-by-``columns`` table.
+                 spacing_px: float, deepest_px: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The nearest sulcus from each sample of a depth-by-``columns`` table.
 
-    Rows are pixels below the surface, columns steps of ``along_px`` pixels along it (the table
-    wraps around). Returns the distance (pixels) from each sample to the nearest sulcus line, and
-    how deep in its sulcus that nearest point lies (0 at the surface, 1 at the fundus)."""
+    Rows are pixels below the surface, columns steps of about ``along_px`` pixels along it (the
+    table wraps around); ``which`` picks the surface (0 convexity, 1 medial), ``spacing_px`` is the
+    mean distance between tracks and ``deepest_px`` the depth of the deepest sulci. Returns, per
+    sample, the row of the nearest point of a sulcus line, how many columns away it lies (signed),
+    and how deep in its sulcus it is (0 at the surface, 1 at the fundus)."""
     lines = np.zeros((DEPTHS, columns), bool)
     relative = np.zeros((DEPTHS, columns), np.float32)
     for rows, along, rel in _sulcus_lines(head_seed, level, which, columns * along_px, spacing_px, deepest_px):
-        keep = (rows >= 0) & (rows < DEPTHS)
+        keep = rows < DEPTHS
         r, c = rows[keep].astype(np.int32), np.round(along[keep] / along_px).astype(np.int32) % columns
         lines[r, c] = True
         relative[r, c] = rel[keep]
-    pad = min(columns, int(np.ceil(DEPTHS / along_px)) + 2)
+    pad = min(columns, int(np.ceil(REACH_PX / along_px)) + 1)
     wrapped = np.concatenate([lines[:, -pad:], lines, lines[:, :pad]], axis=1)
-    distance, (ir, ic) = ndimage.distance_transform_edt(~wrapped, sampling=(1.0, along_px), return_indices=True)
-    nearest = relative[ir, (ic - pad) % columns]
-    return distance[:, pad:-pad].astype(np.float32), nearest[:, pad:-pad]
+    ir, ic = ndimage.distance_transform_edt(~wrapped, sampling=(1.0, along_px), return_distances=False,
+                                            return_indices=True)
+    ir, ic = ir[:, pad:-pad], ic[:, pad:-pad] - pad
+    return ir.astype(np.float32), (ic - np.arange(columns)).astype(np.float32), relative[ir, ic % columns]
 
 
 def _sulcus_lines(head_seed: int, level: float, which: int, length_px: float, spacing_px: float, deepest_px: float):
@@ -50,26 +57,28 @@ def _sulcus_lines(head_seed: int, level: float, which: int, length_px: float, sp
     sulcus and branch that the slice at ``level`` cuts, on a surface ``length_px`` long."""
     rng = np.random.default_rng([head_seed, 11, which])
     place = (np.arange(TRACKS) + rng.uniform(-0.25, 0.25, TRACKS)) / TRACKS * length_px
-    drift = rng.normal(0, 0.15 * spacing_px, (TRACKS, 3))  # how each track wanders up the head
+    drift = rng.normal(0, DRIFT[0] * spacing_px, (TRACKS, 3))
     phase = rng.uniform(0, 2 * np.pi, (TRACKS, 3))
-    ends = rng.uniform(-0.6, 0, (TRACKS, 1)) + np.cumsum(rng.uniform(*HEIGHT, (TRACKS, SEGMENTS)), axis=1)
+    ends = rng.uniform(-0.6, -0.3, (TRACKS, 1)) + np.cumsum(rng.uniform(*HEIGHT, (TRACKS, SEGMENTS)), axis=1)
     depth, lean, bend, fork, turn, branch, bridged = np.moveaxis(rng.uniform(0, 1, (TRACKS, SEGMENTS, 7)), -1, 0)
     shown = _bit_reversed(TRACKS) < min(length_px / spacing_px, TRACKS)
-    start = place + (drift * np.cos(2 * np.pi * np.arange(1, 4) * level / 0.7 + phase)).sum(axis=1)
+    start = place + (drift * np.cos(2 * np.pi * np.arange(1, 4) * level / DRIFT[1] + phase)).sum(axis=1)
     for j in np.flatnonzero(shown):
-        s = int(np.searchsorted(ends[j], level))
-        if s == 0 or s >= SEGMENTS or bridged[j, s] < 0.1:  # a gyrus bridges the track here
+        s = int(np.searchsorted(ends[j], level))  # the sulcus of track j at this level
+        if bridged[j, s] < 0.1:  # a gyrus bridges the track here
             continue
         middle, half = (ends[j, s - 1] + ends[j, s]) / 2, (ends[j, s] - ends[j, s - 1]) / 2
-        deep = max(deepest_px * (0.4 + 0.6 * depth[j, s]) * (1 - ((level - middle) / half) ** 2) ** 0.5, 1.0)
+        height = max(1 - ((level - middle) / half) ** 2, 0.0)
+        deep = max(deepest_px * (0.4 + 0.6 * depth[j, s]) * height ** 0.5, 1.0)
+        # it leans up to 24 degrees and bends by up to 0.4 of its depth along the surface
         course = _Course(start[j], 0.9 * lean[j, s] - 0.45, (0.8 * bend[j, s] - 0.4) / deep)
-        t = np.arange(-4.0, deep + 0.5, 0.5)
-        yield t, course(t), np.clip(t / deep, 0, 1)
-        if fork[j, s] < 0.4 and deep > 8:  # a side branch
+        t = np.arange(0.0, deep + 0.5, 0.5)
+        yield t, course(t), np.minimum(t / deep, 1)
+        if fork[j, s] < 0.4 and deep > 0.2 * deepest_px:  # one sulcus in three forks, 0.3-0.7 of the way in
             at = deep * (0.3 + fork[j, s])
             slope = np.sign(turn[j, s] - 0.5) * (0.8 + 2.4 * abs(turn[j, s] - 0.5))
             u = np.arange(0, deep * (0.25 + 0.35 * branch[j, s]), 0.5) / np.hypot(1, slope)
-            yield at + u, course(at) + slope * u, np.clip((at + u) / deep, 0, 1)
+            yield at + u, course(at) + slope * u, np.minimum((at + u) / deep, 1)
 
 
 class _Course:
@@ -97,38 +106,58 @@ def draw_cortex(head: PatientHead, head_seed: int, f: Frame, t: np.ndarray, offs
     ``effaced`` how much mass effect narrows the sulci there (0 none .. 1 effaced), or None.
     Only pixels labelled white matter are changed.
     """
-    radius_px = 0.5 * (f.half_axes[0] + f.half_axes[1])
     oblique = obliquity(f.level)
     spacing, deepest = f.mm(0.5 * head.fold), min(f.mm(0.85 * head.fold) * oblique, DEPTHS - 2)
-    nearest = surface if medial is None else np.minimum(surface, medial)
-    shell = (t == Tissue.WHITE) & (nearest < DEPTHS - 1)
-    distance, fundus = sulcus_table(head_seed, f.level, 0, ANGLES, 2 * np.pi * radius_px / ANGLES, spacing, deepest)
-    rows, cols = np.clip(surface[shell], 0, DEPTHS - 1).astype(np.int32), f.psi[shell]
-    near, relative, depth = distance[rows, cols], fundus[rows, cols], surface[shell]
-    if medial is not None:
-        side = medial[shell]
-        use = side < depth
-        if use.any():
-            along = np.clip(f.y[shell][use] * f.half_axes[1] + 256, 0, 511).astype(np.int32)
-            along = (along + 131 * (f.x[shell][use] > 0)) % MEDIAL_COLUMNS
-            m_distance, m_fundus = sulcus_table(head_seed, f.level, 1, MEDIAL_COLUMNS, 1.0, spacing, 0.8 * deepest)
-            m_rows = np.clip(side[use], 0, DEPTHS - 1).astype(np.int32)
-            near[use], relative[use] = m_distance[m_rows, along], m_fundus[m_rows, along]
-            depth = np.where(use, side, depth)
+    shell = (t == Tissue.WHITE) & ((surface if medial is None else np.minimum(surface, medial)) < DEPTHS - 1)
+    a, b = f.half_axes
+    # how long one table column is where each pixel lies (the arc shrinks inward)
+    column_px = np.hypot(a * f.y[shell], b * f.x[shell]) * np.float32(2 * np.pi / ANGLES)
+    depth = surface[shell]
+    at_surface = column_px[depth < 4]
+    along_px = float(np.median(at_surface)) if at_surface.size else np.pi * (a + b) / ANGLES
+    table = sulcus_table(head_seed, f.level, 0, ANGLES, along_px, spacing, deepest)
+    near, relative = _nearest(table, depth, f.psi[shell], column_px)
+    if medial is not None and (medial[shell] < depth).any():
+        use = medial[shell] < depth
+        along = np.clip(f.y[shell][use] * b + MEDIAL_COLUMNS // 2, 0, MEDIAL_COLUMNS - 1).astype(np.int32)
+        along = (along + 131 * (f.x[shell][use] > 0)) % MEDIAL_COLUMNS  # each hemisphere its own stretch
+        medial_table = sulcus_table(head_seed, f.level, 1, MEDIAL_COLUMNS, 1.0, spacing, 0.8 * deepest)
+        near[use], relative[use] = _nearest(medial_table, medial[shell][use], along, 1.0)
+        depth = np.where(use, medial[shell], depth)
     narrowing = 1.0 if effaced is None else 1 - effaced[shell]
     opening = _opening(head_seed, f)[f.psi[shell]]
     # CSF opens the sulci near the surface only; deeper, their banks touch (grey against grey)
     half_width = f.mm(0.1 + 1.0 * head.atrophy) * opening * narrowing * np.clip(1.1 - 1.4 * relative, 0, 1)
-    # a sulcus narrower than a pixel shares it with the grey matter (partial volume)
-    csf = np.where(depth < 0, 1, np.clip(np.minimum(half_width + 0.5, 2 * half_width) - near, 0, 1))
+    labels, hu = _label_and_mix(head, f, near, half_width, depth, relative, oblique)
+    t[shell] = labels
+    label_hu = np.array([head.hu[Tissue.WHITE], head.hu[Tissue.GREY], head.hu[Tissue.CSF]], np.float32)
+    offset[shell] += hu - label_hu[labels - Tissue.WHITE]  # labels are WHITE, GREY or CSF, in that order
+
+
+def _nearest(table, depth: np.ndarray, columns: np.ndarray, along_px) -> tuple[np.ndarray, np.ndarray]:
+    """Distance (pixels) from pixels at ``depth`` below the surface, in table ``columns``, to the
+    nearest sulcus line, measured with the pixels' own length per column ``along_px``; and how
+    deep in its sulcus that nearest point lies."""
+    line_row, line_column, relative = table
+    rows = np.clip(depth, 0, DEPTHS - 1).astype(np.int32)
+    # a line point stands for the stretch of line crossing its row: no distance within that row
+    across_rows = np.maximum(np.abs(np.maximum(depth, 0) - line_row[rows, columns]) - 0.5, 0)
+    near = np.hypot(across_rows, line_column[rows, columns] * along_px)
+    return near.astype(np.float32), relative[rows, columns]
+
+
+def _label_and_mix(head: PatientHead, f: Frame, near, half_width, depth, relative, oblique):
+    """Tissue labels and HU of cortex pixels: CSF where a sulcus covers ``SULCUS_LABEL`` of the pixel
+    or more, grey within the ribbon, white deeper; each pixel's HU mixes what covers it."""
+    # the share of a one-pixel-wide box centred ``near`` from the sulcus axis that the CSF covers
+    csf = np.clip(np.minimum(near + 0.5, half_width) - np.maximum(near - 0.5, -half_width), 0, 1)
+    csf = np.where(depth < 0, 1, csf)
     to_csf = np.minimum(near - half_width, depth)  # pixels to the nearest sulcus or to the surface
-    ribbon = f.mm(CORTEX_MM) * oblique * np.where(near - half_width < depth, 1 - 0.35 * relative, 1)  # thinner at a fundus
-    grey_fraction = np.clip((ribbon - to_csf) / 1.4 + 0.5, 0, 1)
-    labels = np.where(csf >= 0.5, Tissue.CSF, np.where(grey_fraction > 0.5, Tissue.GREY, Tissue.WHITE))
-    t[shell] = labels.astype(np.uint8)
-    hu = np.array([head.hu[Tissue.WHITE], head.hu[Tissue.GREY], head.hu[Tissue.CSF]], np.float32)
-    value = csf * hu[2] + (1 - csf) * (grey_fraction * hu[1] + (1 - grey_fraction) * hu[0])
-    offset[shell] += value - hu[labels - Tissue.WHITE]
+    ribbon = f.mm(CORTEX_MM) * oblique * np.where(near - half_width < depth, 1 - 0.35 * relative, 1)
+    grey = np.clip((ribbon - to_csf) / 1.4 + 0.5, 0, 1)
+    labels = np.where(csf >= SULCUS_LABEL, Tissue.CSF, np.where(grey > 0.5, Tissue.GREY, Tissue.WHITE)).astype(np.uint8)
+    tissue = grey * head.hu[Tissue.GREY] + (1 - grey) * head.hu[Tissue.WHITE]
+    return labels, (csf * head.hu[Tissue.CSF] + (1 - csf) * tissue).astype(np.float32)
 
 
 def _opening(head_seed: int, f: Frame) -> np.ndarray:

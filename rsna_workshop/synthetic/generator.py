@@ -26,7 +26,7 @@ from .skull import draw_holder, draw_vault
 
 BASE_BONE_MM = 7.0  # thickness of the skull base around the fossae
 HU_MIN, HU_MAX = -1000.0, 3000.0  # air .. dense bone and metal (what every stored form keeps exactly)
-GENERATOR_VERSION = "17"  # bump when the generated images change: rebuilds cohorts, voids caches
+GENERATOR_VERSION = "18"  # bump when the generated images change: rebuilds cohorts, voids caches
 
 
 @dataclass

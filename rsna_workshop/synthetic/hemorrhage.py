@@ -29,6 +29,7 @@ MIN_CUT = 0.25  # a bleed shows on a slice where its cut is at least this
 SUBTLE = 0.5  # share of bleeds that are small or thin (severity below 0.06); the rest are overt
 OVERT = (6.0, 1.2)  # Beta distribution of the severity (size) of overt bleeds, in 0..1
 CLOT_LUMPS_HU = 5.0  # SD of the smooth unevenness of a parenchymal clot
+BONE_SHADOW_MM = 1.0  # subarachnoid blood this close to the inner table is lost in the bone's blur
 CENTRES = {  # levels where each subtype's largest cut may sit
     "epidural": (0.36, 0.84),
     "intraparenchymal": (0.36, 0.8),
@@ -262,14 +263,18 @@ def _ventricular(bleed: Bleed, f: Frame, t, hu, thickness, rng) -> np.ndarray:
 
 
 def _subarachnoid(bleed: Bleed, f: Frame, t, hu, thickness, rng) -> np.ndarray:
-    """Blood in the sulci and fissures of a sector, and in the basal cisterns."""
-    csf = (t == Tissue.CSF) & (f.depth > 0)
+    """Blood in the sulci and fissures of a sector, and in the basal cisterns, widening each cleft
+    it fills by a pixel into the cortex beside it; none in the first millimetre under the inner
+    table, where the bone's blur would hide it."""
+    clear = f.depth > f.mm(BONE_SHADOW_MM)
+    csf = (t == Tissue.CSF) & clear
     reach = bleed.spread * (0.5 + 0.5 * cut(bleed, f.level))
     sector = np.abs(_turn(_angle(f), bleed.angle)) < reach
     region = sector & (f.rho > 0.45)
     if bleed.basal and f.level < 0.45:
         region |= (np.abs(f.x) < 0.35) & (np.abs(f.y + 0.1) < 0.35)
     blood = csf & region
+    blood |= ndimage.binary_dilation(blood) & region & clear & (t == Tissue.GREY)
     hu[blood] = bleed.density
     return blood
 
