@@ -88,6 +88,10 @@ def test_longer_training_reports_the_gap_and_whether_test_accuracy_changed():
                    "test accuracy went from 17 to 27 percentage points.")
     assert verdict.endswith("the two cannot be told apart on accuracy.")
     assert loss.startswith("The test loss rose further: it ended 20% above")
+    flat = result([1] * 220 + [0] * 80, BALANCED, train=0.90, test_loss=(0.5, 0.51))
+    loss = comparisons.longer_training({"75 epochs": flat, "250 epochs": long})[2]
+    assert loss == ("The test loss rose: it ended 2% above its lowest value with 75 epochs and 80% "
+                    "above it with 250 epochs.")
 
 
 def test_against_the_original_agrees_within_the_noise_or_says_how_it_differs():

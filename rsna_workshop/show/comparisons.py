@@ -15,7 +15,7 @@ import numpy as np
 from .. import evaluation
 from ..evaluation import compare_counts, compare_results, final, loss_rise
 from ..errors import SettingsError
-from .narration import Notes, count, interval, pct
+from .narration import CLEAR_RISE, Notes, count, interval, pct
 
 COUNTED = {"accuracy": "test slices", "sensitivity": "hemorrhage slices", "specificity": "normal slices"}
 ORIGINAL_TITLE = "In the original workshop (real RSNA images, Teachable Machine)"
@@ -142,7 +142,7 @@ def longer_training(results: dict) -> Notes:
     (first, a), (last, b) = list(results.items())[0], list(results.items())[-1]
     gap_a, gap_b = (final(r, "accuracy") - final(r, "test_accuracy") for r in (a, b))
     rise_a, rise_b = loss_rise(a), loss_rise(b)
-    rise_word = ("rose further" if rise_b > rise_a + 0.05
+    rise_word = ("rose" if rise_a <= CLEAR_RISE < rise_b else "rose further" if rise_b > rise_a + 0.05
                  else "came back down" if rise_b < rise_a - 0.05 else "stayed about as high")
     return Notes([
         f"Training accuracy went from {pct(final(a, 'accuracy'))} with {first} to "

@@ -156,6 +156,9 @@ def _gap_words(gap: float) -> str:
     return "almost no gap."
 
 
+CLEAR_RISE = 0.05  # a test loss this far above its lowest (as a share of it) is clearly rising
+
+
 def overfitting(result) -> Notes:
     """Lesson 4: the gap between training and test accuracy, and the test loss turning upward."""
     train_acc, test_acc = final(result, "accuracy"), final(result, "test_accuracy")
@@ -167,7 +170,7 @@ def overfitting(result) -> Notes:
         f"In the last epoch the model was right on {pct(train_acc)} of its training slices and "
         f"{pct(test_acc)} of its test slices: {_gap_words(gap)}"
     ])
-    if best < epochs - 1 and rise > 0.05:
+    if best < epochs - 1 and rise > CLEAR_RISE:
         notes.append(f"The test loss was lowest after epoch {best + 1} of {epochs} and then rose by "
                      f"{pct(rise)}: from there on the model learned its training slices by heart, "
                      f"which made it more confidently wrong on new ones.")
