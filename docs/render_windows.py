@@ -63,10 +63,13 @@ def zoom_box(hu) -> tuple[int, int, int, int]:
     rows, cols = np.nonzero(hu > -200)
     centre = np.array([rows.mean(), cols.mean()])
     step = np.array([-1.0, 1.0]) / np.sqrt(2)
-    for distance in range(512):
-        r, c = (centre + distance * step).astype(int)
-        if hu[r, c] > 300:
-            break
+    r, c = (centre[:, None] + step[:, None] * np.arange(max(hu.shape))).astype(int)
+    on_slice = (r >= 0) & (r < hu.shape[0]) & (c >= 0) & (c < hu.shape[1])
+    r, c = r[on_slice], c[on_slice]
+    bone = np.flatnonzero(hu[r, c] > 300)
+    if not bone.size:
+        raise ValueError("no bone on the ray from the head's centre: choose another SEED or LEVEL")
+    r, c = r[bone[0]], c[bone[0]]
     half = ZOOM // 2
     return r - half, r + half, c - half, c + half
 

@@ -117,13 +117,14 @@ def draw_cortex(head: PatientHead, head_seed: int, f: Frame, t: np.ndarray, offs
     along_px = float(np.median(at_surface)) if at_surface.size else np.pi * (a + b) / ANGLES
     table = sulcus_table(head_seed, f.level, 0, ANGLES, along_px, spacing, deepest)
     near, relative = _nearest(table, depth, f.psi[shell], column_px)
-    if medial is not None and (medial[shell] < depth).any():
-        use = medial[shell] < depth
+    side = None if medial is None else medial[shell]
+    if side is not None and (side < depth).any():
+        use = side < depth
         along = np.clip(f.y[shell][use] * b + MEDIAL_COLUMNS // 2, 0, MEDIAL_COLUMNS - 1).astype(np.int32)
         along = (along + 131 * (f.x[shell][use] > 0)) % MEDIAL_COLUMNS  # each hemisphere its own stretch
         medial_table = sulcus_table(head_seed, f.level, 1, MEDIAL_COLUMNS, 1.0, spacing, 0.8 * deepest)
-        near[use], relative[use] = _nearest(medial_table, medial[shell][use], along, 1.0)
-        depth = np.where(use, medial[shell], depth)
+        near[use], relative[use] = _nearest(medial_table, side[use], along, 1.0)
+        depth = np.where(use, side, depth)
     narrowing = 1.0 if effaced is None else 1 - effaced[shell]
     opening = _opening(head_seed, f)[f.psi[shell]]
     # CSF opens the sulci near the surface only; deeper, their banks touch (grey against grey)
