@@ -224,6 +224,11 @@ _GRID_Y, _GRID_X = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
 _PSI = np.linspace(-np.pi, np.pi, ANGLES, endpoint=False)
 
 
+def hu_table(head: PatientHead) -> np.ndarray:
+    """The head's clean HU of every tissue label, as an array indexed by label (0 for unused ones)."""
+    return np.array([head.hu.get(t, 0.0) for t in range(max(Tissue) + 1)], np.float32)
+
+
 def obliquity(level: float) -> float:
     """How much wider than its true thickness a layer parallel to the surface looks on the slice:
     1, growing near the vertex, where the plane cuts the skull and cortex obliquely."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .anatomy import ANGLES, Frame, PatientHead, Tissue, obliquity
+from .anatomy import ANGLES, Frame, PatientHead, Tissue, hu_table, obliquity
 
 DEPTHS = 72  # pixels of depth covered by the sulcus tables
 CORTEX_MM = 2.6  # thickness of the grey ribbon
@@ -61,7 +61,7 @@ def _sulcus_lines(head_seed: int, level: float, which: int, length_px: float, sp
     phase = rng.uniform(0, 2 * np.pi, (TRACKS, 3))
     ends = rng.uniform(-0.6, -0.3, (TRACKS, 1)) + np.cumsum(rng.uniform(*HEIGHT, (TRACKS, SEGMENTS)), axis=1)
     depth, lean, bend, fork, turn, branch, bridged = np.moveaxis(rng.uniform(0, 1, (TRACKS, SEGMENTS, 7)), -1, 0)
-    shown = _bit_reversed(TRACKS) < min(length_px / spacing_px, TRACKS)
+    shown = _TRACK_ORDER < min(length_px / spacing_px, TRACKS)
     start = place + (drift * np.cos(2 * np.pi * np.arange(1, 4) * level / DRIFT[1] + phase)).sum(axis=1)
     for j in np.flatnonzero(shown):
         s = int(np.searchsorted(ends[j], level))  # the sulcus of track j at this level
@@ -95,6 +95,9 @@ def _bit_reversed(n: int) -> np.ndarray:
     """0 .. n-1 in bit-reversed order (n a power of two): thinning tracks by it keeps them evenly spread."""
     bits = int(np.log2(n))
     return np.array([int(format(i, f"0{bits}b")[::-1], 2) for i in range(n)])
+
+
+_TRACK_ORDER = _bit_reversed(TRACKS)
 
 
 def draw_cortex(head: PatientHead, head_seed: int, f: Frame, t: np.ndarray, offset: np.ndarray,
@@ -131,8 +134,7 @@ def draw_cortex(head: PatientHead, head_seed: int, f: Frame, t: np.ndarray, offs
     half_width = f.mm(0.1 + 1.0 * head.atrophy) * opening * narrowing * np.clip(1.1 - 1.4 * relative, 0, 1)
     labels, hu = _label_and_mix(head, f, near, half_width, depth, relative, oblique)
     t[shell] = labels
-    label_hu = np.array([head.hu[Tissue.WHITE], head.hu[Tissue.GREY], head.hu[Tissue.CSF]], np.float32)
-    offset[shell] += hu - label_hu[labels - Tissue.WHITE]  # labels are WHITE, GREY or CSF, in that order
+    offset[shell] += hu - hu_table(head)[labels]
 
 
 def _nearest(table, depth: np.ndarray, columns: np.ndarray, along_px) -> tuple[np.ndarray, np.ndarray]:

@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 from ..ct.rsna import SUBTYPES
 from ..errors import SettingsError
 from .acquisition import Scanner, acquire, random_scanner
-from .anatomy import SIZE, Frame, PatientHead, Tissue, head_frame, paint, random_head
+from .anatomy import SIZE, Frame, PatientHead, Tissue, head_frame, hu_table, paint, random_head
 from .base import TOP, cavity_depth, draw_base, posterior_fossa
 from .cortex import draw_cortex
 from .deep import draw_calcifications, draw_caudate_heads, draw_deep, draw_leukoaraiosis, draw_midline, ventricles
@@ -106,8 +106,7 @@ def _generate(seed: int, level: float, subtypes, patient: int, bleed_level, scan
     extras = patient_extras(patient)
     draw_extras(extras, head, f, tissue, offset)
     draw_holder(f, tissue, scanner.holder, scanner.holder_gap)
-    table = np.array([head.hu.get(t, 0.0) for t in range(max(Tissue) + 1)], np.float32)
-    hu = table[tissue] + offset
+    hu = hu_table(head)[tissue] + offset
     mask = paint_bleeds(bleeds, f, tissue, hu, thickness, rng)
     streaks = metal_streaks(extras, f)
     if streaks is not None:
